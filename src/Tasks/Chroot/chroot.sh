@@ -1,0 +1,23 @@
+#!/bin/sh
+# Runs one command inside a root filesystem. unshare starts this script in a private mount
+# namespace: the mounts made here exist only for this process tree and disappear when it
+# ends, however it ends, so a killed build cannot leave them behind.
+#   chroot.sh ROOT COMMAND [ARGUMENT...]
+set -eu
+root=$1
+shift
+
+mount -t proc proc "$root/proc"
+mount -t sysfs -o ro sysfs "$root/sys"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$root/run"
+
+# apt needs name resolution during the step; the build machine's file is lent read-only and
+# never copied, so it does not stay in the image.
+if [ -e /etc/resolv.conf ] && [ -f "$root/etc/resolv.conf" ] && [ ! -L "$root/etc/resolv.conf" ]
+then
+  mount --bind /etc/resolv.conf "$root/etc/resolv.conf"
+  mount -o remount,bind,ro "$root/etc/resolv.conf"
+fi
+
+exec chroot "$root" "$@"

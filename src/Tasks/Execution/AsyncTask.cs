@@ -1,0 +1,57 @@
+using Microsoft.Build.Framework;
+
+namespace DockerToVms.Tasks.Execution;
+
+/// <summary>
+/// The shell every task of this library shares: runs an asynchronous core, turns a
+/// <see cref="DtvException"/> into a coded error, and stops child processes when the build is
+/// cancelled (Ctrl+C), reporting the cancellation as a failure rather than a success.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001",
+    Justification = "MSBuild never disposes tasks; the source holds no unmanaged resource.")]
+public abstract class AsyncTask : Microsoft.Build.Utilities.Task, ICancelableTask
+{
+    private readonly CancellationTokenSource _cancellation = new();
+
+    /// <summary>Creates the task with messages from the library's resource file.</summary>
+    protected AsyncTask()
+        : base(Messages.Resources)
+    {
+    }
+
+    /// <summary>Stops the running step; its cleanup still runs.</summary>
+    public void Cancel() => _cancellation.Cancel();
+
+    /// <inheritdoc />
+    public sealed override bool Execute()
+    {
+        try
+        {
+            ExecuteAsync(_cancellation.Token).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
+        {
+            Log.LogErrorWithCodeFromResources("Cancelled", GetType().Name);
+        }
+        catch (DtvException e)
+        {
+            Log.LogErrorWithCodeFromResources(e.ResourceName, [.. e.Arguments]);
+        }
+
+        return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>The work of the task.</summary>
+    protected abstract System.Threading.Tasks.Task ExecuteAsync(CancellationToken cancellation);
+
+    /// <summary>The tool runner the task uses; tests replace it.</summary>
+    internal IToolRunner? Runner { get; set; }
+
+    /// <summary>The runner to use: the one given, or one that logs into this build.</summary>
+    private protected IToolRunner GetRunner() => Runner ??= new ToolRunner(Log);
+
+    /// <summary>Logs the time a stage took, at High importance so users see where time goes.</summary>
+    private protected void LogStageTime(string stage, TimeSpan elapsed) =>
+        Log.LogMessageFromResources(MessageImportance.High, "StageTime", stage,
+            elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture));
+}

@@ -1,0 +1,161 @@
+using DockerToVms.Tasks.Execution;
+
+namespace DockerToVms.Tasks.Rootfs;
+
+/// <summary>How much of a bootstrapped root filesystem to remove.</summary>
+public enum TrimLevel
+{
+    /// <summary>Nothing is removed: the customised root filesystem as it is.</summary>
+    None,
+
+    /// <summary>Removes what a running container never reads; package data is kept.</summary>
+    Slim,
+}
+
+/// <summary>
+/// Removes what a container never needs from a root filesystem: package lists and caches,
+/// documentation other than copyright files, manual and info pages, translations, logs, the
+/// machine's identity and the build machine's network files.
+/// </summary>
+public static class RootfsTrimmer
+{
+    private static readonly string[] s_emptied =
+    [
+        "var/lib/apt/lists", "var/cache/apt", "var/cache/debconf", "var/cache/ldconfig",
+        "var/log", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian",
+        "usr/share/linda", "boot", "tmp", "var/tmp", "debootstrap",
+    ];
+
+    private static readonly string[] s_removed =
+    [
+        "var/lib/dbus/machine-id", "var/lib/dpkg/status-old", "var/lib/dpkg/available-old",
+        "var/lib/dpkg/diversions-old", "var/lib/dpkg/statoverride-old",
+        "var/cache/debconf/config.dat-old", "var/cache/debconf/templates.dat-old",
+        "etc/apt/apt.conf.d/01autoremove-kernels",
+    ];
+
+    /// <summary>The trim levels users can choose, by the names they write.</summary>
+    public static TrimLevel Parse(string level) => level.ToLowerInvariant() switch
+    {
+        "none" => TrimLevel.None,
+        "" or "slim" => TrimLevel.Slim,
+        _ => throw new DtvException("TrimLevelUnknown", level, "none, slim"),
+    };
+
+    /// <summary>Trims the root filesystem and returns the number of bytes removed.</summary>
+    public static long Trim(string root, TrimLevel level)
+    {
+        var removed = 0L;
+
+        // Files the build machine lent or left: debootstrap copies its resolver and names.
+        WriteFile(root, "etc/resolv.conf", string.Empty);
+        WriteFile(root, "etc/hostname", "localhost\n");
+        WriteFile(root, "etc/hosts",
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+
+        // An empty machine-id tells systemd to make one at first boot, so no two machines or
+        // containers share the one generated at build time.
+        WriteFile(root, "etc/machine-id", string.Empty);
+        if (level == TrimLevel.None)
+        {
+            return removed;
+        }
+
+        foreach (var relative in s_emptied)
+        {
+            removed += EmptyDirectory(Path.Combine(root, relative), keepDirectories: true);
+        }
+
+        foreach (var relative in s_removed)
+        {
+            removed += RemoveFile(Path.Combine(root, relative));
+        }
+
+        // Copyright files stay: their licences require them and scanners read them.
+        var docs = Path.Combine(root, "usr/share/doc");
+        if (Directory.Exists(docs))
+        {
+            foreach (var path in EnumerateFiles(docs))
+            {
+                if (Path.GetFileName(path) != "copyright")
+                {
+                    removed += RemoveFile(path);
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    private static long EmptyDirectory(string directory, bool keepDirectories)
+    {
+        if (!Directory.Exists(directory) || new DirectoryInfo(directory).LinkTarget is not null)
+        {
+            return 0;
+        }
+
+        var removed = 0L;
+        foreach (var path in EnumerateFiles(directory))
+        {
+            removed += RemoveFile(path);
+        }
+
+        if (!keepDirectories)
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
+        return removed;
+    }
+
+    // Walks without following links to directories, so nothing outside the tree is touched;
+    // a link itself is listed like a file and removed as one.
+    private static IEnumerable<string> EnumerateFiles(string directory)
+    {
+        var pending = new Stack<DirectoryInfo>([new DirectoryInfo(directory)]);
+        while (pending.Count > 0)
+        {
+            foreach (var entry in pending.Pop().EnumerateFileSystemInfos())
+            {
+                if (entry is DirectoryInfo folder && entry.LinkTarget is null)
+                {
+                    pending.Push(folder);
+                }
+                else
+                {
+                    yield return entry.FullName;
+                }
+            }
+        }
+    }
+
+    private static long RemoveFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists && info.LinkTarget is null)
+        {
+            return 0;
+        }
+
+        var size = info.LinkTarget is null ? info.Length : 0;
+        info.Delete();
+        return size;
+    }
+
+    private static void WriteFile(string root, string relative, string content)
+    {
+        var path = Path.Combine(root, relative);
+        if (!Directory.Exists(Path.GetDirectoryName(path)))
+        {
+            return;
+        }
+
+        // A link here could point at the build machine's own file; replace the link itself.
+        if (new FileInfo(path).LinkTarget is not null)
+        {
+            File.Delete(path);
+        }
+
+        File.WriteAllText(path, content, HostTools.Utf8);
+    }
+}

@@ -37,9 +37,10 @@ public sealed record DebootstrapOptions
 }
 
 /// <summary>
-/// Builds the debootstrap command line. debootstrap runs in a private mount namespace, so the
-/// /proc and /sys it mounts inside the target vanish with it even if it is killed, and with a
-/// clean environment, so nothing of the build machine's environment reaches the image.
+/// Builds the debootstrap command line. debootstrap runs in private mount and process
+/// namespaces, so the /proc and /sys it mounts inside the target vanish with it, and killing
+/// it kills every package script it started; and with a clean environment, so nothing of the
+/// build machine's environment reaches the image.
 /// </summary>
 public static class DebootstrapCommand
 {
@@ -56,7 +57,7 @@ public static class DebootstrapCommand
     {
         var arguments = new List<string>
         {
-            "--mount", "--propagation", "private", "--fork", "--",
+            "--mount", "--pid", "--propagation", "private", "--fork", "--kill-child", "--",
             "env", "-i", "PATH=" + CleanPath, "LC_ALL=C.UTF-8",
         };
         foreach (var name in s_passedThrough)
@@ -70,7 +71,8 @@ public static class DebootstrapCommand
 
         arguments.Add("debootstrap");
         arguments.AddRange(CreateArguments(options));
-        return new ToolCommand("unshare", arguments);
+        // A half-made root filesystem is discarded, so a cancelled bootstrap is killed at once.
+        return new ToolCommand("unshare", arguments) { GracePeriod = TimeSpan.Zero };
     }
 
     /// <summary>debootstrap's own arguments.</summary>

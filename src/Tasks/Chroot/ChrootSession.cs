@@ -5,8 +5,8 @@ namespace DockerToVms.Tasks.Chroot;
 
 /// <summary>
 /// Runs commands inside a root filesystem the way a Dockerfile's RUN does. Each command gets
-/// /proc, /sys, /dev and /run in a private mount namespace that ends with it, services are
-/// kept from starting, and the environment holds only what the recipe gives.
+/// /proc, /sys, /dev and /run in private mount and process namespaces that end with it,
+/// services are kept from starting, and the environment holds only what the recipe gives.
 /// </summary>
 public sealed class ChrootSession : IDisposable
 {
@@ -69,7 +69,7 @@ public sealed class ChrootSession : IDisposable
     {
         var arguments = new List<string>
         {
-            "--mount", "--propagation", "private", "--fork", "--kill-child", "--",
+            "--mount", "--pid", "--propagation", "private", "--fork", "--kill-child", "--",
             "/bin/sh", "-c", s_script, "chroot.sh", Root,
             "/usr/bin/env", "-i",
             "PATH=" + GuestPath,
@@ -83,7 +83,14 @@ public sealed class ChrootSession : IDisposable
         try
         {
             return await _runner.RunAsync(
-                new ToolCommand("unshare", arguments) { Display = $"chroot {Root} {display}" },
+                new ToolCommand("unshare", arguments)
+                {
+                    Display = $"chroot {Root} {display}",
+
+                    // The command is the first process of its own namespace: killing it ends
+                    // everything it started, and a cancelled step's result is discarded.
+                    GracePeriod = TimeSpan.Zero,
+                },
                 cancellation).ConfigureAwait(false);
         }
         finally
@@ -142,19 +149,28 @@ public sealed class ChrootSession : IDisposable
     /// The path on the build machine for a path inside the root filesystem, refusing any
     /// path that would leave it through a symbolic link.
     /// </summary>
-    private string ResolveInside(string pathInImage)
+    private string ResolveInside(string pathInImage) => ResolveInside(pathInImage, 0);
+
+    // Links are followed the way the kernel does it, up to the kernel's own limit of 40, so
+    // a link to itself is an error rather than endless recursion.
+    private string ResolveInside(string pathInImage, int links)
     {
         var current = Root;
         foreach (var part in pathInImage.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
             var next = Path.Combine(current, part);
-            var info = new FileInfo(next);
-            if (info.LinkTarget is { } link)
+            if (new FileInfo(next).LinkTarget is { } link)
             {
+                if (++links > 40)
+                {
+                    throw new DtvException("PathInImageInvalid", pathInImage, "BaseImageFile");
+                }
+
                 // A link inside the image is resolved against the image's root, not the host's.
                 next = link.StartsWith('/')
-                    ? ResolveInside(link)
-                    : ResolveInside(Path.GetRelativePath(Root, Path.Combine(current, link)));
+                    ? ResolveInside(link, links)
+                    : ResolveInside(Path.GetRelativePath(Root, Path.Combine(current, link)),
+                        links);
             }
 
             current = Path.GetFullPath(next);

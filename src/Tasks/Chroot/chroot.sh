@@ -1,7 +1,8 @@
 #!/bin/sh
-# Runs one command inside a root filesystem. unshare starts this script in a private mount
-# namespace: the mounts made here exist only for this process tree and disappear when it
-# ends, however it ends, so a killed build cannot leave them behind.
+# Runs one command inside a root filesystem. unshare starts this script in private mount and
+# process namespaces: the mounts made here exist only for this process tree and disappear
+# when it ends, however it ends, so a killed build cannot leave them behind; and /proc shows
+# only the step's own processes.
 #   chroot.sh ROOT COMMAND [ARGUMENT...]
 set -eu
 root=$1

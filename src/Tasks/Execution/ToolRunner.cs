@@ -15,6 +15,12 @@ public sealed record ToolCommand(string Program, IReadOnlyList<string> Arguments
     public IReadOnlyDictionary<string, string?> Environment { get; init; } =
         new Dictionary<string, string?>();
 
+    /// <summary>
+    /// How long a cancelled command gets between SIGINT and being killed. Commands whose
+    /// partial results are thrown away anyway are killed at once.
+    /// </summary>
+    public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>What the log shows instead of the full command line, when set.</summary>
     public string? Display { get; init; }
 
@@ -62,7 +68,6 @@ public interface IToolRunner
 public sealed class ToolRunner : IToolRunner
 {
     private const int KeptLines = 20;
-    private static readonly TimeSpan s_gracePeriod = TimeSpan.FromSeconds(10);
     private readonly TaskLoggingHelper _log;
 
     /// <summary>Creates a runner that logs into the given task's log.</summary>
@@ -101,7 +106,7 @@ public sealed class ToolRunner : IToolRunner
             : PipeTarget.Create((stream, token) => consumeOutput(stream, token));
 
         using var forceful = new CancellationTokenSource();
-        using var escalate = cancellation.Register(() => forceful.CancelAfter(s_gracePeriod));
+        using var escalate = cancellation.Register(() => forceful.CancelAfter(command.GracePeriod));
         var result = await Cli.Wrap(command.Program)
             .WithArguments(command.Arguments)
             .WithEnvironmentVariables(command.Environment)

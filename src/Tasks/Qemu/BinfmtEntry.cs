@@ -87,7 +87,7 @@ public sealed class BinfmtEntry
 
     /// <summary>
     /// For an entry that matches by file name extension instead of magic bytes, the
-    /// extension; such entries are read but never written by this library.
+    /// extension; this library registers no such entries, but reads and restores them.
     /// </summary>
     public string? Extension { get; init; }
 
@@ -173,13 +173,14 @@ public sealed class BinfmtEntry
     /// <summary>
     /// The line that registers this entry: <c>:name:M:offset:magic:mask:interpreter:flags</c>,
     /// with every magic and mask byte written as <c>\xNN</c> so that no byte can be taken
-    /// for the ':' separator or end the line early.
+    /// for the ':' separator or end the line early. An entry read with an extension gives
+    /// <c>:name:E::extension::interpreter:flags</c>, so that it can be put back.
     /// </summary>
     public string ToRegisterString()
     {
         if (Extension is not null)
         {
-            throw new InvalidOperationException("Entries that match by extension are not written.");
+            return $":{Name}:E::{Extension}::{Interpreter}:{Letters(Flags)}";
         }
 
         var line = new StringBuilder();

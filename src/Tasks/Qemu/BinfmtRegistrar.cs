@@ -44,7 +44,9 @@ public sealed record BinfmtResult(BinfmtOutcome Outcome, BinfmtEntry? Previous,
 /// /usr/libexec/qemu-binfmt), and replacing it would take the machine's configuration away
 /// from the package that owns it. The one exception is an interpreter that exists on this
 /// machine but is dynamically linked: it cannot start inside a root filesystem of another
-/// architecture, so that entry is not compatible.</item>
+/// architecture, so that entry is not compatible. A kept entry without the <c>C</c> flag
+/// runs set-user-ID programs without their owner's rights; builds run as root, so that
+/// rarely matters.</item>
 /// <item>Any other difference (no <c>F</c>, disabled, other magic bytes) would make builds
 /// fail in ways that are hard to trace, so it is an error unless replacing was asked for.
 /// </item>
@@ -118,7 +120,17 @@ public sealed class BinfmtRegistrar
         var path = EntryPath(wanted.Name);
         if (!File.Exists(path))
         {
-            WriteRegistration(wanted);
+            try
+            {
+                WriteRegistration(wanted);
+            }
+            catch (DtvException) when (File.Exists(path))
+            {
+                // Another build (MSBuild runs projects in parallel) registered the name in
+                // the meantime; its entry is judged like any found one, and never replaced.
+                return Register(wanted, replaceExisting: false);
+            }
+
             return new BinfmtResult(BinfmtOutcome.Registered, null, []);
         }
 

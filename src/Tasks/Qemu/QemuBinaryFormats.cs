@@ -72,6 +72,11 @@ public static class QemuBinaryFormats
     /// own architecture, i386 on amd64, and armel on armhf (an ARMv7 processor runs the
     /// older ARM code; the two differ only in how user space passes floating point values).
     /// </summary>
+    /// <remarks>
+    /// This goes by name; the processor is not asked. An arm64 processor that can run 32-bit
+    /// ARM code still gets armhf and armel emulated, which is slower but works. i386 on amd64
+    /// relies on the kernel's 32-bit support, which Debian and Ubuntu kernels enable.
+    /// </remarks>
     public static bool RunsNatively(string hostArchitecture, string architecture) =>
         string.Equals(hostArchitecture, architecture, StringComparison.Ordinal)
         || (hostArchitecture, architecture) is ("amd64", "i386") or ("armhf", "armel");

@@ -116,11 +116,11 @@ public sealed class QemuRegisterTask : AsyncTask
                 break;
             case BinfmtOutcome.Compatible:
                 Log.LogMessageFromResources(MessageImportance.Normal, "QemuCompatible",
-                    wanted.Name, result.Previous, string.Join("; ", result.Differences));
+                    wanted.Name, result.Previous, wanted);
                 break;
             case BinfmtOutcome.Replaced:
                 Log.LogMessageFromResources(MessageImportance.High, "QemuReplaced",
-                    wanted.Name, string.Join("; ", result.Differences), wanted);
+                    wanted.Name, result.Previous?.ToString() ?? "unreadable", wanted);
                 break;
         }
     }

@@ -21,8 +21,11 @@ public static partial class RecipeValidation
     /// <summary>Throws DTV1003 unless the mirror is an absolute http, https or file URL.</summary>
     public static Uri Mirror(string mirror)
     {
+        // debootstrap recognises a mirror by its scheme written in lower case; .NET would
+        // also take a bare path as a file URL and an upper-case scheme, debootstrap would not.
         if (!Uri.TryCreate(mirror, UriKind.Absolute, out var uri)
-            || uri.Scheme is not ("http" or "https" or "file"))
+            || uri.Scheme is not ("http" or "https" or "file")
+            || !mirror.StartsWith(uri.Scheme + ":", StringComparison.Ordinal))
         {
             throw new DtvException("MirrorInvalid", mirror);
         }

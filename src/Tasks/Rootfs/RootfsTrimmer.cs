@@ -63,17 +63,24 @@ public static class RootfsTrimmer
 
         foreach (var relative in s_emptied)
         {
-            removed += EmptyDirectory(Path.Combine(root, relative), keepDirectories: true);
+            if (IsFreeOfLinks(root, relative))
+            {
+                removed += EmptyDirectory(Path.Combine(root, relative), keepDirectories: true);
+            }
         }
 
         foreach (var relative in s_removed)
         {
-            removed += RemoveFile(Path.Combine(root, relative));
+            // The file itself may be a link: removing a link does not touch its target.
+            if (IsFreeOfLinks(root, Path.GetDirectoryName(relative)!))
+            {
+                removed += RemoveFile(Path.Combine(root, relative));
+            }
         }
 
         // Copyright files stay: their licences require them and scanners read them.
         var docs = Path.Combine(root, "usr/share/doc");
-        if (Directory.Exists(docs))
+        if (IsFreeOfLinks(root, "usr/share/doc") && Directory.Exists(docs))
         {
             foreach (var path in EnumerateFiles(docs))
             {
@@ -142,10 +149,28 @@ public static class RootfsTrimmer
         return size;
     }
 
+    // Whether no part of the relative path is a symbolic link. A link in the image is meant
+    // for the image's root; followed from the build machine, it could lead to its files.
+    private static bool IsFreeOfLinks(string root, string relative)
+    {
+        var path = root;
+        foreach (var part in relative.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            path = Path.Combine(path, part);
+            if (new FileInfo(path).LinkTarget is not null)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static void WriteFile(string root, string relative, string content)
     {
         var path = Path.Combine(root, relative);
-        if (!Directory.Exists(Path.GetDirectoryName(path)))
+        if (!IsFreeOfLinks(root, Path.GetDirectoryName(relative)!)
+            || !Directory.Exists(Path.GetDirectoryName(path)))
         {
             return;
         }

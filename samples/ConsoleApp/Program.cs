@@ -1,0 +1,4 @@
+using System.Runtime.InteropServices;
+
+Console.WriteLine("Hello from DockerToVms");
+Console.WriteLine($"Running on {RuntimeInformation.OSDescription}");

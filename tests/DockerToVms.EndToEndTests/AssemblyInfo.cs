@@ -1,0 +1,2 @@
+// Each class publishes its own projects; two at a time is what the CI machine's cores allow.
+[assembly: Parallelize(Workers = 2, Scope = ExecutionScope.ClassLevel)]

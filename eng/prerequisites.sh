@@ -263,6 +263,11 @@ dtv_install_exit_trap() {
 
 dtv_prerequisites() {
   dtv_require_root || return 1
+  # dotnet and NuGet keep their state below HOME; a bare environment may not set it.
+  if [[ -z "${HOME:-}" ]]; then
+    HOME="$(getent passwd "$(id -u)" | cut -d: -f6)"
+    export HOME
+  fi
   dtv_install_packages || return 1
   dtv_check_dotnet || return 1
   dtv_start_docker || return 1

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit, integration and end-to-end tests (the last build the
-# samples from the packed SDK, so the package is packed first). Prints, as its last line,
+# Runs the whole test suite: unit, integration and end-to-end tests. The end-to-end tests and
+# the samples use the SDK as a package, so it is packed first. Prints, as its last line,
 #   tests: N passed, N failed
 # summed from the TRX files, and exits non-zero when a test failed or the run broke.
 set -euo pipefail

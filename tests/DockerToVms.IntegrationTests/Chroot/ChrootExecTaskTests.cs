@@ -1,7 +1,6 @@
 using DockerToVms.IntegrationTests.Infrastructure;
 using DockerToVms.Tasks.Chroot;
 using DockerToVms.Tasks.Tests.Infrastructure;
-using Microsoft.Build.Framework;
 using TaskItem = Microsoft.Build.Utilities.TaskItem;
 
 namespace DockerToVms.IntegrationTests.Chroot;

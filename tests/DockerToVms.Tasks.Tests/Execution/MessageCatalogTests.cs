@@ -163,4 +163,16 @@ public sealed partial class MessageCatalogTests
         Assert.AreEqual(0, missing.Count,
             "missing from Strings.resx: " + string.Join(", ", missing));
     }
+
+    [TestMethod]
+    public void Every_code_is_explained_in_the_error_reference()
+    {
+        var reference = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "errors.md"));
+        var missing = CodedMessages().Select(m => m.Value[..7])
+            .Where(code => !reference.Contains($"| {code} |", StringComparison.Ordinal))
+            .ToList();
+
+        Assert.AreEqual(0, missing.Count,
+            "not in docs/errors.md: " + string.Join(", ", missing));
+    }
 }

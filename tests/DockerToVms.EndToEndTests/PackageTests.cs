@@ -63,15 +63,7 @@ public sealed class PackageTests
         var directory = Directory.CreateTempSubdirectory("dtv-e2e-sdk-").FullName;
         try
         {
-            await File.WriteAllTextAsync(Path.Combine(directory, "NuGet.config"), $"""
-                <configuration>
-                  <packageSources>
-                    <clear />
-                    <add key="local" value="{feed}" />
-                    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-                  </packageSources>
-                </configuration>
-                """);
+            await UserProject.WriteNuGetConfigAsync(directory, feed);
             await File.WriteAllTextAsync(Path.Combine(directory, "SdkStyle.csproj"), $"""
                 <Project Sdk="Microsoft.NET.Sdk">
                   <Sdk Name="DockerToVms.Sdk" Version="{LocalFeed.Version}" />

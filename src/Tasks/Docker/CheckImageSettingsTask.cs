@@ -10,33 +10,8 @@ namespace DockerToVms.Tasks.Docker;
 /// user, ports, environment names, and, when a base image is to be built, the runtime
 /// identifier and whether the app can start on a base without a .NET runtime.
 /// </summary>
-public sealed class CheckImageSettingsTask : AsyncTask
+public sealed class CheckImageSettingsTask : ImageSettingsTask
 {
-    /// <summary>The image repository (ContainerRepository).</summary>
-    [Required]
-    public string Repository { get; set; } = string.Empty;
-
-    /// <summary>The tag (ContainerImageTag).</summary>
-    public string Tag { get; set; } = "latest";
-
-    /// <summary>Several tags (ContainerImageTags).</summary>
-    public string[] Tags { get; set; } = [];
-
-    /// <summary>The working directory (ContainerWorkingDirectory).</summary>
-    public string WorkingDirectory { get; set; } = "/app";
-
-    /// <summary>The user (ContainerUser).</summary>
-    public string User { get; set; } = string.Empty;
-
-    /// <summary>Environment variables (ContainerEnvironmentVariable).</summary>
-    public ITaskItem[] EnvironmentVariables { get; set; } = [];
-
-    /// <summary>Ports (ContainerPort).</summary>
-    public ITaskItem[] Ports { get; set; } = [];
-
-    /// <summary>Labels (ContainerLabel).</summary>
-    public ITaskItem[] Labels { get; set; } = [];
-
     /// <summary>Whether a base image is to be built, which adds the checks below.</summary>
     public bool BuildBaseImage { get; set; }
 
@@ -52,8 +27,7 @@ public sealed class CheckImageSettingsTask : AsyncTask
     /// <inheritdoc />
     protected override System.Threading.Tasks.Task ExecuteAsync(CancellationToken cancellation)
     {
-        ImageSettings.Read(Repository, Tag, Tags, WorkingDirectory, User, [], [],
-            EnvironmentVariables, Ports, Labels);
+        ReadSettings([], []);
         if (BuildBaseImage)
         {
             RecipeValidation.RuntimeIdentifier(RuntimeIdentifier);

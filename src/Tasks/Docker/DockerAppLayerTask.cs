@@ -13,7 +13,7 @@ namespace DockerToVms.Tasks.Docker;
 /// committed under the requested tags. An image whose digest shows the same base, settings
 /// and files is kept as it is.
 /// </summary>
-public sealed class DockerAppLayerTask : AsyncTask
+public sealed class DockerAppLayerTask : ImageSettingsTask
 {
     /// <summary>The base image, by id or reference.</summary>
     [Required]
@@ -23,36 +23,11 @@ public sealed class DockerAppLayerTask : AsyncTask
     [Required]
     public string PublishDirectory { get; set; } = string.Empty;
 
-    /// <summary>The image repository (ContainerRepository).</summary>
-    [Required]
-    public string Repository { get; set; } = string.Empty;
-
-    /// <summary>The tag when only one is wanted (ContainerImageTag).</summary>
-    public string Tag { get; set; } = "latest";
-
-    /// <summary>Several tags (ContainerImageTags); replaces <see cref="Tag"/> when given.</summary>
-    public string[] Tags { get; set; } = [];
-
-    /// <summary>Where the app goes and starts (ContainerWorkingDirectory).</summary>
-    public string WorkingDirectory { get; set; } = "/app";
-
-    /// <summary>The user the app runs as (ContainerUser).</summary>
-    public string User { get; set; } = string.Empty;
-
     /// <summary>The program and its fixed arguments (ENTRYPOINT).</summary>
     public ITaskItem[] Entrypoint { get; set; } = [];
 
     /// <summary>Default arguments (CMD).</summary>
     public ITaskItem[] Cmd { get; set; } = [];
-
-    /// <summary>Environment variables: item spec the name, <c>Value</c> metadata.</summary>
-    public ITaskItem[] EnvironmentVariables { get; set; } = [];
-
-    /// <summary>Ports to expose: item spec the number, <c>Type</c> tcp or udp.</summary>
-    public ITaskItem[] Ports { get; set; } = [];
-
-    /// <summary>Labels: item spec the key, <c>Value</c> metadata.</summary>
-    public ITaskItem[] Labels { get; set; } = [];
 
     /// <summary>The daemon's address; empty for DOCKER_HOST or the local socket.</summary>
     public string DockerHost { get; set; } = string.Empty;
@@ -69,8 +44,7 @@ public sealed class DockerAppLayerTask : AsyncTask
     protected override async System.Threading.Tasks.Task ExecuteAsync(
         CancellationToken cancellation)
     {
-        var settings = ImageSettings.Read(Repository, Tag, Tags, WorkingDirectory, User,
-            Entrypoint, Cmd, EnvironmentVariables, Ports, Labels);
+        var settings = ReadSettings(Entrypoint, Cmd);
         using var client = await DockerConnection.OpenAsync(DockerHost, cancellation)
             .ConfigureAwait(false);
         var baseImage = await ImageQueries.TryInspectAsync(client, BaseImage, cancellation)

@@ -44,6 +44,16 @@ public static class LocalFeed
         }
     }
 
+    /// <summary>Removes the feed this run packed into.</summary>
+    public static void Delete()
+    {
+        if (s_directory is not null)
+        {
+            Directory.Delete(s_directory, recursive: true);
+            s_directory = null;
+        }
+    }
+
     private static string FindRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null;

@@ -33,15 +33,7 @@ public sealed class UserProject : IAsyncDisposable
         var directory = Path.Combine(root, name);
         System.IO.Directory.CreateDirectory(directory);
 
-        await File.WriteAllTextAsync(Path.Combine(root, "NuGet.config"), $"""
-            <configuration>
-              <packageSources>
-                <clear />
-                <add key="local" value="{feed}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-              </packageSources>
-            </configuration>
-            """);
+        await WriteNuGetConfigAsync(root, feed);
         var project = new UserProject(directory, name, name.ToLowerInvariant());
         await project.WriteProjectAsync(sdk, extraProjectXml);
         await project.WriteProgramAsync(program);
@@ -51,6 +43,18 @@ public sealed class UserProject : IAsyncDisposable
             "--version", LocalFeed.Version);
         return project;
     }
+
+    /// <summary>Writes a NuGet.config that finds the local feed first, then nuget.org.</summary>
+    public static Task WriteNuGetConfigAsync(string directory, string feed) =>
+        File.WriteAllTextAsync(Path.Combine(directory, "NuGet.config"), $"""
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="local" value="{feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
 
     /// <summary>Rewrites the project file.</summary>
     public Task WriteProjectAsync(string sdk, string extraProjectXml)
@@ -93,17 +97,34 @@ public sealed class UserProject : IAsyncDisposable
         (await Shell.CheckAsync(Directory, "docker", "image", "inspect", "--format", format,
             image)).Trim();
 
+    /// <summary>
+    /// Removes every image of the repository and of its base repository. An image with
+    /// children cannot go before them, so removal is repeated until none is left.
+    /// </summary>
+    public static async Task RemoveImagesAsync(string repository)
+    {
+        for (var pass = 0; pass < 5; pass++)
+        {
+            var images = await Shell.RunAsync("/", "docker", "images", "-q", "--filter",
+                $"reference={repository}*");
+            var ids = images.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Distinct().ToArray();
+            if (ids.Length == 0)
+            {
+                return;
+            }
+
+            foreach (var id in ids)
+            {
+                await Shell.RunAsync("/", "docker", "rmi", "-f", id);
+            }
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        var images = await Shell.RunAsync(Directory, "docker", "images", "-q", "--filter",
-            $"reference={Repository}*");
-        foreach (var id in images.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Distinct())
-        {
-            await Shell.RunAsync(Directory, "docker", "rmi", "-f", id);
-        }
-
+        await RemoveImagesAsync(Repository);
         System.IO.Directory.Delete(Path.GetDirectoryName(Directory)!, recursive: true);
     }
 }

@@ -22,11 +22,16 @@ public sealed class DockerTasksTests
     [ClassCleanup]
     public static async Task RemoveImagesAndCopy()
     {
-        var images = await Tool.RunAsync("docker", "images", "-q", "--filter",
-            $"reference={s_repository}*");
-        foreach (var id in images.Split('\n', StringSplitOptions.RemoveEmptyEntries).Distinct())
+        // An image with children cannot go before them; a few passes remove every layer.
+        for (var pass = 0; pass < 5; pass++)
         {
-            await Tool.TryRunAsync("docker", "rmi", "-f", id);
+            var images = await Tool.RunAsync("docker", "images", "-q", "--filter",
+                $"reference={s_repository}*");
+            foreach (var id in images.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Distinct())
+            {
+                await Tool.TryRunAsync("docker", "rmi", "-f", id);
+            }
         }
 
         s_rootfs?.Dispose();

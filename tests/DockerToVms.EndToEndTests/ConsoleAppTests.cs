@@ -12,12 +12,23 @@ public sealed class ConsoleAppTests
 
     [TestMethod]
     [Timeout(900_000, CooperativeCancellation = true)]
-    public async Task I_can_publish_a_console_app_as_an_image_and_republish_only_its_layer()
+    public async Task I_can_prepare_the_base_then_publish_and_republish_only_the_app_layer()
     {
         await using var project = await UserProject.CreateAsync("Microsoft.NET.Sdk", Program);
 
+        // A pipeline may prepare the base in a step of its own, before the app is published.
+        var build = await Shell.RunAsync(project.Directory, "dotnet", "build", "-r",
+            "linux-x64", "-p:BuildBaseImage=true");
+        Assert.AreEqual(0, build.ExitCode, build.Tail);
+        var baseImage = await project.InspectAsync(project.Repository + "-base:"
+            + BaseTag(build), "{{.Id}}");
+        var noApp = await Shell.RunAsync(project.Directory, "docker", "image", "inspect",
+            project.Repository);
+        Assert.AreNotEqual(0, noApp.ExitCode, "a build makes no app image");
+
         var first = await project.PublishAsync();
         Assert.AreEqual(0, first.ExitCode, first.Tail);
+        AssertNoBaseWork(first);
         var output = await project.RunImageAsync();
         StringAssert.Contains(output, "Hello from a base image of my own");
         StringAssert.Contains(output, "Debian GNU/Linux 13 (trixie)");
@@ -26,6 +37,8 @@ public sealed class ConsoleAppTests
             "{{index .RootFS.Layers 0}}");
         Assert.AreEqual("app", await project.InspectAsync(project.Repository,
             "{{.Config.User}}"), "a non-root user by default");
+        Assert.AreEqual(await project.InspectAsync(baseImage, "{{index .RootFS.Layers 0}}"),
+            baseLayer, "the app image stands on the base the build prepared");
 
         var unchanged = await project.PublishAsync();
         Assert.AreEqual(0, unchanged.ExitCode, unchanged.Tail);
@@ -45,6 +58,15 @@ public sealed class ConsoleAppTests
             "{{index .RootFS.Layers 0}}"), "the base layer is shared");
         Assert.AreEqual("2", await project.InspectAsync(project.Repository,
             "{{len .RootFS.Layers}}"), "one base layer and one app layer");
+    }
+
+    // The build log names the base image as <repository>-base:<first 12 of the digest>.
+    private static string BaseTag(CommandResult build)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(build.Output,
+            @"base recipe ([0-9a-f]{12}) ");
+        Assert.IsTrue(match.Success, build.Tail);
+        return match.Groups[1].Value;
     }
 
     private static void AssertNoBaseWork(CommandResult publish)

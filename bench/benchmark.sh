@@ -6,7 +6,17 @@
 #   (d) sizes:      base and app image vs the published sizes of debian:bookworm-slim and the
 #                   .NET runtime-deps image (neither can be pulled here, so their figures are
 #                   quoted, not measured)
+#   (e) size by mode: the console and web samples published self-contained, trimmed,
+#                   trimmed single-file and Native AOT, each at trim level none, slim and app,
+#                   and an app that uses TLS as Native AOT and trimmed single-file, against
+#                   the published sizes of .NET's Debian and Ubuntu chiseled images
+#   (f) arm64:      a cold publish for linux-arm64 on this amd64 machine, against plain
+#                   `debootstrap --foreign` with its second stage, and against
+#                   `mmdebstrap --arch=arm64`, all three running arm64 programs under QEMU
 # Times are wall-clock seconds from bash's `time`; (b) and (c) take the median of a few runs.
+# BENCH_TIMES=0 skips (a) to (d), BENCH_SIZES=0 skips (e); (e) alone takes about half an hour
+# (four bootstraps and 26 publishes, seven of them Native AOT). BENCH_ARM64=0 skips (f), which
+# takes about ten minutes and runs only on amd64.
 # Run as root. Everything it makes (temporary folders, images) is removed at the end.
 set -euo pipefail
 
@@ -16,11 +26,18 @@ source "$(dirname "${BASH_SOURCE[0]}")/../eng/prerequisites.sh"
 suite="${BENCH_SUITE:-trixie}"
 mirror="${BENCH_MIRROR:-http://deb.debian.org/debian}"
 runs="${BENCH_RUNS:-3}"
+times="${BENCH_TIMES:-1}"
+sizes="${BENCH_SIZES:-1}"
+arm64="${BENCH_ARM64:-1}"
 repository="dtv-bench-consoleapp"
+size_repository="dtv-bench-size"
 
 # Published (uncompressed, as `docker images` shows them) sizes of the reference images.
 slim_reference_mb="74.8"   # debian:bookworm-slim
 deps_reference_mb="122"    # mcr.microsoft.com/dotnet/runtime-deps:8.0 (Debian 12)
+chiseled_deps_mb="12.9"    # runtime-deps on Ubuntu chiseled
+chiseled_trimmed_mb="39.3" # a trimmed self-contained app on chiseled runtime-deps
+chiseled_aot_mb="27.7"     # a Native AOT app on chiseled runtime-deps
 
 dtv_install_exit_trap
 dtv_prerequisites
@@ -41,7 +58,9 @@ remove_work() {
 remove_images() {
   local references
   references="$(docker images --format '{{.Repository}}:{{.Tag}}' \
-    --filter "reference=$repository" --filter "reference=$repository-base" 2>/dev/null || true)"
+    --filter "reference=$repository" --filter "reference=$repository-base" \
+    --filter "reference=$size_repository-*" --filter "reference=$repository-arm64*" \
+    2>/dev/null || true)"
   # shellcheck disable=SC2086 # one reference a word
   docker rmi -f $references "${app_image_ids[@]}" >/dev/null 2>&1 || true
 }
@@ -106,48 +125,180 @@ edit_source() {
   printf '// bench edit %s\n' "$1" >>"$source_file"
 }
 
-# (a) Cold: the publish first, so that any warming of the mirror's caches favours the
-# reference rather than DockerToVms.
-dtv_log "(a) cold publish with an empty cache"
-cold_publish="$(measure cold-publish dotnet publish "$project" "${dtv_args[@]}" -v:n)"
-record_app_image
-dtv_log "(a) debootstrap --variant=minbase $suite"
-cold_debootstrap="$(measure debootstrap \
-  debootstrap --variant=minbase "$suite" "$work/debootstrap" "$mirror")"
+# (e) The console sample's project with a program that connects to itself over TLS.
+write_tls_app() {
+  local folder="$1"
+  mkdir -p "$folder"
+  sed 's/ConsoleApp/TlsApp/g' "$work/repo/samples/ConsoleApp/ConsoleApp.csproj" \
+    >"$folder/TlsApp.csproj"
+  cat >"$folder/Program.cs" <<'PROGRAM'
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 
-# (b) and (c), alternating the plain publish and the DockerToVms one.
-warm_plain=() warm_dtv=() noop_plain=() noop_dtv=()
-for ((i = 1; i <= runs; i++)); do
-  dtv_log "(b, c) run $i of $runs"
-  edit_source "plain $i"
-  warm_plain+=("$(measure "warm-plain-$i" dotnet publish "$project" "${plain_args[@]}")")
-  noop_plain+=("$(measure "noop-plain-$i" dotnet publish "$project" "${plain_args[@]}")")
-  edit_source "dtv $i"
-  warm_dtv+=("$(measure "warm-dtv-$i" dotnet publish "$project" "${dtv_args[@]}")")
+using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+using var certificate = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256)
+    .CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
+var listener = new TcpListener(IPAddress.Loopback, 0);
+listener.Start();
+var server = Task.Run(async () =>
+{
+    using var accepted = await listener.AcceptTcpClientAsync();
+    using var tls = new SslStream(accepted.GetStream());
+    await tls.AuthenticateAsServerAsync(certificate);
+    await tls.WriteAsync("pong"u8.ToArray());
+});
+using var tcp = new TcpClient();
+await tcp.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
+using var client = new SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+await client.AuthenticateAsClientAsync("localhost");
+var answer = new byte[4];
+await client.ReadExactlyAsync(answer);
+await server;
+Console.WriteLine($"{client.SslProtocol}: {System.Text.Encoding.ASCII.GetString(answer)}");
+PROGRAM
+}
+
+# (e) One publish of a sample in one mode at one trim level; records a row of sizes. The
+# publish folder is emptied first, since publish never removes what an earlier mode left.
+size_rows=()
+measure_size() {
+  local sample="$1" mode="$2" level="$3" image base_reference image_bytes base_bytes
+  shift 3
+  local folder="$work/repo/samples/$sample"
+  local label="size-$sample-$mode-$level"
+  image="$size_repository-${sample,,}"
+  rm -rf "$folder/bin/Release/net10.0/linux-x64/publish"
+  dtv_log "(e) $sample, $mode, BaseImageTrim=$level"
+  measure "$label" dotnet publish "$folder/$sample.csproj" -c Release -r linux-x64 -nologo \
+    -p:BuildBaseImage=true -p:BaseImageCacheDirectory="$cache" -p:BaseImageSuite="$suite" \
+    -p:BaseImageMirror="$mirror" -p:ContainerRepository="$image" \
+    -p:BaseImageTrim="$level" "$@" >/dev/null
+  base_reference="$(grep -o "base image $image-base:[0-9a-f]*" "$work/logs/$label.log" |
+    tail -n 1 | awk '{ print $3 }')"
+  image_bytes="$(docker image inspect --format '{{.Size}}' "$image:latest")"
+  base_bytes="$(docker image inspect --format '{{.Size}}' "$base_reference")"
+  size_rows+=("$sample $mode $level $(megabytes "$base_bytes") $(megabytes "$image_bytes")")
+}
+
+if [[ "$times" -eq 1 ]]; then
+  # (a) Cold: the publish first, so that any warming of the mirror's caches favours the
+  # reference rather than DockerToVms.
+  dtv_log "(a) cold publish with an empty cache"
+  cold_publish="$(measure cold-publish dotnet publish "$project" "${dtv_args[@]}" -v:n)"
   record_app_image
-  noop_dtv+=("$(measure "noop-dtv-$i" dotnet publish "$project" "${dtv_args[@]}")")
-  record_app_image
-done
+  dtv_log "(a) debootstrap --variant=minbase $suite"
+  cold_debootstrap="$(measure debootstrap \
+    debootstrap --variant=minbase "$suite" "$work/debootstrap" "$mirror")"
 
-# (d) Sizes, as Docker reports them (uncompressed).
-base_reference="$(docker images --format '{{.Repository}}:{{.Tag}}' "$repository-base" |
-  head -n 1)"
-base_bytes="$(docker image inspect --format '{{.Size}}' "$base_reference")"
-app_bytes="$(docker image inspect --format '{{.Size}}' "$repository:latest")"
-publish_bytes="$(du -sb "$work/repo/samples/ConsoleApp/bin/Release/net10.0/linux-x64/publish" |
-  cut -f1)"
-deps_plus_app_mb="$(awk -v r="$deps_reference_mb" -v b="$publish_bytes" \
-  'BEGIN { printf "%.1f", r + b / 1000000 }')"
+  # (b) and (c), alternating the plain publish and the DockerToVms one.
+  warm_plain=() warm_dtv=() noop_plain=() noop_dtv=()
+  for ((i = 1; i <= runs; i++)); do
+    dtv_log "(b, c) run $i of $runs"
+    edit_source "plain $i"
+    warm_plain+=("$(measure "warm-plain-$i" dotnet publish "$project" "${plain_args[@]}")")
+    noop_plain+=("$(measure "noop-plain-$i" dotnet publish "$project" "${plain_args[@]}")")
+    edit_source "dtv $i"
+    warm_dtv+=("$(measure "warm-dtv-$i" dotnet publish "$project" "${dtv_args[@]}")")
+    record_app_image
+    noop_dtv+=("$(measure "noop-dtv-$i" dotnet publish "$project" "${dtv_args[@]}")")
+    record_app_image
+  done
 
-median_warm_plain="$(median "${warm_plain[@]}")"
-median_warm_dtv="$(median "${warm_dtv[@]}")"
-median_noop_plain="$(median "${noop_plain[@]}")"
-median_noop_dtv="$(median "${noop_dtv[@]}")"
-base_mb="$(megabytes "$base_bytes")"
-app_mb="$(megabytes "$app_bytes")"
+  # (d) Sizes, as Docker reports them (uncompressed).
+  base_reference="$(docker images --format '{{.Repository}}:{{.Tag}}' "$repository-base" |
+    head -n 1)"
+  base_bytes="$(docker image inspect --format '{{.Size}}' "$base_reference")"
+  app_bytes="$(docker image inspect --format '{{.Size}}' "$repository:latest")"
+  publish_bytes="$(du -sb "$work/repo/samples/ConsoleApp/bin/Release/net10.0/linux-x64/publish" |
+    cut -f1)"
+  deps_plus_app_mb="$(awk -v r="$deps_reference_mb" -v b="$publish_bytes" \
+    'BEGIN { printf "%.1f", r + b / 1000000 }')"
 
-stages="$(grep -ho 'DockerToVms: .* took [0-9.]* s\.' "$work/logs/cold-publish.log" |
-  sed 's/^DockerToVms: /  /' || true)"
+  median_warm_plain="$(median "${warm_plain[@]}")"
+  median_warm_dtv="$(median "${warm_dtv[@]}")"
+  median_noop_plain="$(median "${noop_plain[@]}")"
+  median_noop_dtv="$(median "${noop_dtv[@]}")"
+  base_mb="$(megabytes "$base_bytes")"
+  app_mb="$(megabytes "$app_bytes")"
+
+  stages="$(grep -ho 'DockerToVms: .* took [0-9.]* s\.' "$work/logs/cold-publish.log" |
+    sed 's/^DockerToVms: /  /' || true)"
+fi
+
+if [[ "$sizes" -eq 1 ]]; then
+  for sample in ConsoleApp WebApi; do
+    for level in none slim app; do
+      measure_size "$sample" self-contained "$level"
+      measure_size "$sample" trimmed "$level" -p:PublishTrimmed=true
+      measure_size "$sample" single-file "$level" -p:PublishTrimmed=true \
+        -p:PublishSingleFile=true
+      measure_size "$sample" aot "$level" -p:PublishAot=true
+    done
+  done
+
+  # An app that makes a TLS connection (to a server of its own on loopback), so OpenSSL is
+  # in its base; with invariant globalization, as .NET's Native AOT templates set it.
+  write_tls_app "$work/repo/samples/TlsApp"
+  measure_size TlsApp aot app -p:PublishAot=true
+  measure_size TlsApp single-file app -p:PublishTrimmed=true -p:PublishSingleFile=true
+fi
+
+# (f) The references bootstrap what the publish bootstraps first (minbase of the same suite),
+# without the packages, account and trimming the publish adds after it. The publish goes
+# first: it registers QEMU with binfmt_misc, which the references need too, and any warming
+# of the mirror's caches favours them. A registration this script made is removed at the end.
+if [[ "$arm64" -eq 1 && "$(dpkg --print-architecture)" != amd64 ]]; then
+  dtv_log "(f) skipped: it emulates arm64 on an amd64 machine"
+  arm64=0
+fi
+
+if [[ "$arm64" -eq 1 ]]; then
+  binfmt=/proc/sys/fs/binfmt_misc
+  [[ -e "$binfmt/register" ]] && binfmt_mounted=1 || binfmt_mounted=0
+  [[ -e "$binfmt/qemu-aarch64" ]] && aarch64_registered=1 || aarch64_registered=0
+  restore_binfmt() {
+    if [[ "$aarch64_registered" -eq 0 && -e "$binfmt/qemu-aarch64" ]]; then
+      echo -1 >"$binfmt/qemu-aarch64"
+    fi
+    if [[ "$binfmt_mounted" -eq 0 && -e "$binfmt/register" ]]; then
+      umount "$binfmt" || true
+    fi
+  }
+  dtv_at_exit restore_binfmt
+
+  if ! command -v mmdebstrap >/dev/null 2>&1; then
+    dtv_apt_update_once
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      mmdebstrap >/dev/null
+  fi
+
+  two_stage_debootstrap() {
+    debootstrap --foreign --arch=arm64 --variant=minbase "$suite" "$1" "$mirror" &&
+      unshare --mount --propagation private --fork \
+        chroot "$1" /debootstrap/debootstrap --second-stage
+  }
+
+  dtv_log "(f) restoring the sample for linux-arm64 (not timed)"
+  dotnet restore "$project" -r linux-arm64 -nologo -v:q >/dev/null
+  dtv_log "(f) cold publish -r linux-arm64 with an empty cache"
+  arm64_publish="$(measure arm64-publish dotnet publish "$project" -c Release \
+    -r linux-arm64 -nologo -v:n -p:BuildBaseImage=true \
+    -p:BaseImageCacheDirectory="$work/cache-arm64" -p:BaseImageSuite="$suite" \
+    -p:BaseImageMirror="$mirror" -p:ContainerRepository="$repository-arm64")"
+  arm64_image="$(docker image inspect --format '{{.Architecture}}/{{.Variant}}' \
+    "$repository-arm64:latest")"
+  dtv_log "(f) debootstrap --foreign --arch=arm64, then its second stage"
+  arm64_debootstrap="$(measure arm64-debootstrap two_stage_debootstrap \
+    "$work/debootstrap-arm64")"
+  dtv_log "(f) mmdebstrap --arch=arm64"
+  arm64_mmdebstrap="$(measure arm64-mmdebstrap mmdebstrap --variant=minbase --arch=arm64 \
+    "$suite" "$work/mmdebstrap-arm64" "$mirror")"
+  arm64_stages="$(grep -ho 'DockerToVms: .* took [0-9.]* s\.' "$work/logs/arm64-publish.log" |
+    sed 's/^DockerToVms: /  /' || true)"
+fi
 
 # Leave nothing behind before the report, so the report is the last thing printed.
 dtv_cleanup
@@ -161,32 +312,75 @@ heading() {
   printf '\n%-42s %9s %7s\n' "$1" "$2" ratio
 }
 
-printf '\nDockerToVms benchmark: samples/ConsoleApp, suite %s, %s runs for (b) and (c)\n' \
-  "$suite" "$runs"
+if [[ "$times" -eq 1 ]]; then
+  printf '\nDockerToVms benchmark: samples/ConsoleApp, suite %s, %s runs for (b) and (c)\n' \
+    "$suite" "$runs"
 
-heading '(a) cold base' seconds
-row "debootstrap --variant=minbase $suite" "$cold_debootstrap" 1.00 "(reference)"
-row "publish -p:BuildBaseImage=true" "$cold_publish" "$(ratio "$cold_publish" "$cold_debootstrap")"
-if [[ -n "$stages" ]]; then
-  printf '    stages of that publish:\n'
-  printf '%s\n' "$stages" | sed 's/^ */      /'
+  heading '(a) cold base' seconds
+  row "debootstrap --variant=minbase $suite" "$cold_debootstrap" 1.00 "(reference)"
+  row "publish -p:BuildBaseImage=true" "$cold_publish" \
+    "$(ratio "$cold_publish" "$cold_debootstrap")"
+  if [[ -n "$stages" ]]; then
+    printf '    stages of that publish:\n'
+    printf '%s\n' "$stages" | sed 's/^ */      /'
+  fi
+
+  heading '(b) warm publish, base cached' 'median s'
+  row "dotnet publish --self-contained" "$median_warm_plain" 1.00 "(reference)"
+  row "publish -p:BuildBaseImage=true" "$median_warm_dtv" \
+    "$(ratio "$median_warm_dtv" "$median_warm_plain")"
+
+  heading '(c) no-op publish' 'median s'
+  row "dotnet publish --self-contained" "$median_noop_plain" 1.00 "(reference)"
+  row "publish -p:BuildBaseImage=true" "$median_noop_dtv" \
+    "$(ratio "$median_noop_dtv" "$median_noop_plain")"
+
+  heading '(d) image sizes, MB = 10^6 bytes' MB
+  row "debian:bookworm-slim (published size)" "$slim_reference_mb" 1.00 "(reference)"
+  row "dotnet/runtime-deps (published size)" "$deps_reference_mb" 1.00 "(reference)"
+  row "base image" "$base_mb" "$(ratio "$base_mb" "$slim_reference_mb")" "of bookworm-slim"
+  row "" "" "$(ratio "$base_mb" "$deps_reference_mb")" "of runtime-deps"
+  row "runtime-deps + this publish folder" "$deps_plus_app_mb" 1.00 "(reference)"
+  row "app image" "$app_mb" "$(ratio "$app_mb" "$deps_plus_app_mb")" \
+    "of runtime-deps + publish folder"
 fi
 
-heading '(b) warm publish, base cached' 'median s'
-row "dotnet publish --self-contained" "$median_warm_plain" 1.00 "(reference)"
-row "publish -p:BuildBaseImage=true" "$median_warm_dtv" \
-  "$(ratio "$median_warm_dtv" "$median_warm_plain")"
+# (e) Each row: the base and the whole image, the image against runtime-deps on Debian
+# (122 MB, without an app) and against the chiseled image of the same kind of app: chiseled
+# runtime-deps plus this publish folder for self-contained, the published trimmed and AOT
+# figures for the others; and the base against chiseled runtime-deps.
+if [[ "$sizes" -eq 1 ]]; then
+  printf '\n(e) size by publish mode and trim level, MB = 10^6 bytes, uncompressed\n'
+  printf '    references: bookworm-slim %s, runtime-deps %s, chiseled runtime-deps %s,\n' \
+    "$slim_reference_mb" "$deps_reference_mb" "$chiseled_deps_mb"
+  printf '    trimmed app on chiseled %s, Native AOT app on chiseled %s (published figures)\n' \
+    "$chiseled_trimmed_mb" "$chiseled_aot_mb"
+  printf '    %-10s %-14s %-5s %7s %7s %9s %9s %9s\n' sample mode trim base image \
+    "img/deps" "img/chis" "base/chis"
+  for entry in "${size_rows[@]}"; do
+    read -r sample mode level base_mb image_mb <<<"$entry"
+    case "$mode" in
+      self-contained)
+        chiseled_mb="$(awk -v r="$chiseled_deps_mb" -v i="$image_mb" -v b="$base_mb" \
+          'BEGIN { printf "%.1f", r + i - b }')" ;;
+      aot) chiseled_mb="$chiseled_aot_mb" ;;
+      *) chiseled_mb="$chiseled_trimmed_mb" ;;
+    esac
+    printf '    %-10s %-14s %-5s %7s %7s %9s %9s %9s\n' "$sample" "$mode" "$level" "$base_mb" \
+      "$image_mb" "$(ratio "$image_mb" "$deps_reference_mb")" \
+      "$(ratio "$image_mb" "$chiseled_mb")" "$(ratio "$base_mb" "$chiseled_deps_mb")"
+  done
+fi
 
-heading '(c) no-op publish' 'median s'
-row "dotnet publish --self-contained" "$median_noop_plain" 1.00 "(reference)"
-row "publish -p:BuildBaseImage=true" "$median_noop_dtv" \
-  "$(ratio "$median_noop_dtv" "$median_noop_plain")"
-
-heading '(d) image sizes, MB = 10^6 bytes' MB
-row "debian:bookworm-slim (published size)" "$slim_reference_mb" 1.00 "(reference)"
-row "dotnet/runtime-deps (published size)" "$deps_reference_mb" 1.00 "(reference)"
-row "base image" "$base_mb" "$(ratio "$base_mb" "$slim_reference_mb")" "of bookworm-slim"
-row "" "" "$(ratio "$base_mb" "$deps_reference_mb")" "of runtime-deps"
-row "runtime-deps + this publish folder" "$deps_plus_app_mb" 1.00 "(reference)"
-row "app image" "$app_mb" "$(ratio "$app_mb" "$deps_plus_app_mb")" \
-  "of runtime-deps + publish folder"
+if [[ "$arm64" -eq 1 ]]; then
+  heading "(f) cold arm64 base on amd64, under QEMU" seconds
+  row "debootstrap --foreign + --second-stage" "$arm64_debootstrap" 1.00 "(reference)"
+  row "mmdebstrap --arch=arm64" "$arm64_mmdebstrap" 1.00 "(reference)"
+  row "publish -r linux-arm64 (image $arm64_image)" "$arm64_publish" \
+    "$(ratio "$arm64_publish" "$arm64_debootstrap")" "of debootstrap"
+  row "" "" "$(ratio "$arm64_publish" "$arm64_mmdebstrap")" "of mmdebstrap"
+  if [[ -n "$arm64_stages" ]]; then
+    printf '    stages of that publish:\n'
+    printf '%s\n' "$arm64_stages" | sed 's/^ */      /'
+  fi
+fi

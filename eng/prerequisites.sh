@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what building a DockerToVms image needs on a Debian or Ubuntu machine:
-# debootstrap, Docker, QEMU user emulation and a few basic tools; checks for the .NET SDK;
+# debootstrap, Docker, QEMU user emulation, clang and lld for Native AOT, and a few basic
+# tools; checks for the .NET SDK;
 # starts a Docker daemon when none answers.
 #
 # Run it as root to prepare a machine (a daemon it starts keeps running), or source it from
@@ -18,6 +19,7 @@ DTV_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # form (docker-ce instead of docker.io, for example).
 DTV_REQUIRED_PACKAGES=(
   "debootstrap:debootstrap"
+  "debian-archive-keyring:/usr/share/keyrings/debian-archive-keyring.gpg"
   "docker.io:dockerd"
   "qemu-user-static:/usr/bin/qemu-aarch64-static"
   "binfmt-support:update-binfmts"
@@ -25,6 +27,12 @@ DTV_REQUIRED_PACKAGES=(
   "tar:tar"
   "ca-certificates:/etc/ssl/certs/ca-certificates.crt"
   "curl:curl"
+  "procps:pgrep"
+  # Native AOT publishing links with clang; lld for projects that set LinkerFlavor=lld.
+  "clang:clang"
+  "lld:ld.lld"
+  # setcap marks a file with a capability in the tests that check layers keep them.
+  "libcap2-bin:setcap"
 )
 
 DTV_DOCKER_START_TIMEOUT="${DTV_DOCKER_START_TIMEOUT:-60}"

@@ -20,6 +20,7 @@ public sealed class PackageTests
         "tasks/net8.0/Docker.DotNet.dll",
         "tasks/net8.0/DockerToVms.Tasks.deps.json",
         "tasks/net8.0/DockerToVms.Tasks.dll",
+        "tasks/net8.0/ELFSharp.dll",
         "tasks/net8.0/Newtonsoft.Json.dll",
     ];
 

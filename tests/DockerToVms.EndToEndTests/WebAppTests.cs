@@ -25,16 +25,13 @@ public sealed class WebAppTests
     [Timeout(900_000, CooperativeCancellation = true)]
     public async Task I_can_publish_a_web_app_and_reach_it_through_a_published_port()
     {
-        await using var project = await UserProject.CreateAsync("Microsoft.NET.Sdk.Web", Program,
-            """
-            <ItemGroup>
-              <ContainerPort Include="8080" Type="tcp" />
-              <ContainerEnvironmentVariable Include="ASPNETCORE_URLS" Value="http://+:8080" />
-            </ItemGroup>
-            """);
+        // No port settings: a web app listens on 8080, as in Microsoft's images.
+        await using var project = await UserProject.CreateAsync("Microsoft.NET.Sdk.Web", Program);
 
         var publish = await project.PublishAsync();
         Assert.AreEqual(0, publish.ExitCode, publish.Tail);
+        StringAssert.Contains(await project.InspectAsync(project.Repository,
+            "{{json .Config.ExposedPorts}}"), "8080/tcp");
 
         var container = (await Shell.CheckAsync(project.Directory, "docker", "run", "-d",
             "--pull", "never", "-p", "127.0.0.1::8080", project.Repository)).Trim();

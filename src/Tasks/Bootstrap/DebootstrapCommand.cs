@@ -34,6 +34,12 @@ public sealed record DebootstrapOptions
 
     /// <summary>Whether to stop after the first stage (for another architecture).</summary>
     public bool Foreign { get; init; }
+
+    /// <summary>
+    /// Whether the archive may be installed without checking its signatures. Off, debootstrap
+    /// is told to fail when it cannot check them, rather than to warn and go on.
+    /// </summary>
+    public bool AllowUnsigned { get; init; }
 }
 
 /// <summary>
@@ -52,6 +58,16 @@ public static class DebootstrapCommand
     private static readonly string[] s_passedThrough =
         ["http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"];
 
+    /// <summary>
+    /// The build's proxy settings as NAME=value words, for the commands that download
+    /// packages. They are given to the processes only, never written into the root filesystem.
+    /// </summary>
+    public static IEnumerable<string> ProxyVariables() =>
+        s_passedThrough
+            .Select(name => (Name: name, Value: Environment.GetEnvironmentVariable(name)))
+            .Where(pair => !string.IsNullOrEmpty(pair.Value))
+            .Select(pair => $"{pair.Name}={pair.Value}");
+
     /// <summary>The full command: unshare, env and debootstrap with its arguments.</summary>
     public static ToolCommand Create(DebootstrapOptions options)
     {
@@ -60,17 +76,10 @@ public static class DebootstrapCommand
             "--mount", "--pid", "--propagation", "private", "--fork", "--kill-child", "--",
             "env", "-i", "PATH=" + CleanPath, "LC_ALL=C.UTF-8",
         };
-        foreach (var name in s_passedThrough)
-        {
-            var value = Environment.GetEnvironmentVariable(name);
-            if (!string.IsNullOrEmpty(value))
-            {
-                arguments.Add($"{name}={value}");
-            }
-        }
-
+        arguments.AddRange(ProxyVariables());
         arguments.Add("debootstrap");
         arguments.AddRange(CreateArguments(options));
+
         // A half-made root filesystem is discarded, so a cancelled bootstrap is killed at once.
         return new ToolCommand("unshare", arguments) { GracePeriod = TimeSpan.Zero };
     }
@@ -98,9 +107,19 @@ public static class DebootstrapCommand
             arguments.Add("--exclude=" + string.Join(',', options.Exclude));
         }
 
-        if (options.Keyring.Length > 0)
+        if (options.AllowUnsigned)
         {
-            arguments.Add("--keyring=" + options.Keyring);
+            arguments.Add("--no-check-gpg");
+        }
+        else
+        {
+            // Without it debootstrap only warns when the keyring is missing and goes on
+            // unchecked over http.
+            arguments.Add("--force-check-gpg");
+            if (options.Keyring.Length > 0)
+            {
+                arguments.Add("--keyring=" + options.Keyring);
+            }
         }
 
         if (options.Foreign)

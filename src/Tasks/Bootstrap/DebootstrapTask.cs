@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DockerToVms.Tasks.Execution;
+using DockerToVms.Tasks.Qemu;
 using DockerToVms.Tasks.Recipe;
 using Microsoft.Build.Framework;
 
@@ -8,7 +9,10 @@ namespace DockerToVms.Tasks.Bootstrap;
 /// <summary>
 /// Creates a Debian or Ubuntu root filesystem with debootstrap. The inputs are checked first
 /// (suite, mirror, architecture, target), the mirror is asked whether it has the suite, and
-/// debootstrap's output is streamed into the build log.
+/// debootstrap's output is streamed into the build log. An architecture the machine cannot
+/// run is bootstrapped in two stages: <c>debootstrap --foreign</c> unpacks, then the second
+/// stage runs inside the root filesystem under QEMU (see <see cref="SecondStage"/>), which
+/// needs the emulator registered with binfmt_misc first (QemuRegisterTask).
 /// </summary>
 public sealed class DebootstrapTask : AsyncTask
 {
@@ -42,11 +46,33 @@ public sealed class DebootstrapTask : AsyncTask
     /// <summary>A keyring to verify the archive with; empty for debootstrap's default.</summary>
     public string Keyring { get; set; } = string.Empty;
 
-    /// <summary>Stop after the first stage, for an architecture the machine cannot run.</summary>
+    /// <summary>
+    /// Stop after the first stage and leave the second to the caller. Without it, an
+    /// architecture the machine cannot run gets both stages.
+    /// </summary>
     public bool Foreign { get; set; }
+
+    /// <summary>The build machine's Debian architecture; tests replace it.</summary>
+    internal string HostArchitecture { get; set; } = DebianArchitecture.Host;
+
+    /// <summary>
+    /// Install without checking the archive's signatures, for a mirror that has none. Warned
+    /// about (DTV1022) every time it is used.
+    /// </summary>
+    public bool AllowUnsigned { get; set; }
+
+    /// <summary>
+    /// How many times debootstrap runs, each into an emptied target, when a download fails
+    /// in a way that may pass (a reset connection, a 5xx answer). Defaults to 3.
+    /// </summary>
+    public int Attempts { get; set; } = 3;
 
     /// <summary>Replaces the mirror check in tests; null for the real one.</summary>
     internal MirrorProbe? Probe { get; set; }
+
+    /// <summary>Waits between attempts; tests replace it to run without waiting.</summary>
+    internal Func<TimeSpan, CancellationToken, System.Threading.Tasks.Task> Delay { get; set; } =
+        System.Threading.Tasks.Task.Delay;
 
     /// <inheritdoc />
     protected override async System.Threading.Tasks.Task ExecuteAsync(
@@ -64,20 +90,77 @@ public sealed class DebootstrapTask : AsyncTask
             throw new DtvException("UnshareMissing", "unshare");
         }
 
+        if (options.AllowUnsigned)
+        {
+            Log.LogWarningWithCodeFromResources("UnsignedAllowed", options.Suite, options.Mirror);
+        }
+
         await (Probe ?? new MirrorProbe())
             .CheckAsync(new Uri(options.Mirror), options.Suite, cancellation)
             .ConfigureAwait(false);
 
         var clock = Stopwatch.StartNew();
-        var result = await runner.RunAsync(DebootstrapCommand.Create(options), cancellation)
-            .ConfigureAwait(false);
-        if (result.ExitCode != 0)
+        var twoStages = !options.Foreign
+            && !QemuBinaryFormats.RunsNatively(HostArchitecture, options.Architecture);
+        await RunWithRetriesAsync(runner, options with { Foreign = options.Foreign || twoStages },
+            cancellation).ConfigureAwait(false);
+        if (twoStages)
         {
-            throw new DtvException("DebootstrapFailed", options.Suite, options.Architecture,
-                result.ExitCode, result.Tail);
+            LogStageTime("first stage of the bootstrap", clock.Elapsed);
+            await SecondStage.RunAsync(options.TargetDirectory, options.Architecture, runner,
+                Log, cancellation).ConfigureAwait(false);
         }
 
         LogStageTime("bootstrap", clock.Elapsed);
+    }
+
+    private async System.Threading.Tasks.Task RunWithRetriesAsync(IToolRunner runner,
+        DebootstrapOptions options, CancellationToken cancellation)
+    {
+        var attempts = Math.Max(1, Attempts);
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = await runner.RunAsync(DebootstrapCommand.Create(options), cancellation)
+                .ConfigureAwait(false);
+            if (result.ExitCode == 0)
+            {
+                return;
+            }
+
+            var failure = DebootstrapOutput.Classify(result,
+                DebootstrapOutput.ReadLog(options.TargetDirectory));
+            switch (failure.Kind)
+            {
+                case DebootstrapFailureKind.DiskFull:
+                    throw new DtvException("DiskFull", options.TargetDirectory, failure.Line);
+                // A mirror in the middle of an update can serve a Release file and a signature
+                // that do not match; a key that is not in the keyring is no such accident.
+                case DebootstrapFailureKind.Signature when attempt < attempts
+                    && failure.Line.Contains("Invalid Release signature",
+                        StringComparison.Ordinal):
+                    break;
+                case DebootstrapFailureKind.Signature:
+                    throw new DtvException("SignatureCheckFailed", options.Suite, options.Mirror,
+                        options.Keyring.Length > 0 ? options.Keyring : "debootstrap's default",
+                        failure.Line);
+                case DebootstrapFailureKind.Download when attempt < attempts:
+                    break;
+                case DebootstrapFailureKind.Download:
+                    throw new DtvException("DownloadFailed", attempt,
+                        failure.Url.Length > 0 ? failure.Url : options.Mirror, failure.Line);
+                default:
+                    throw new DtvException("DebootstrapFailed", options.Suite,
+                        options.Architecture, result.ExitCode, result.Tail);
+            }
+
+            // A half-made target cannot be resumed: debootstrap wants it empty.
+            var wait = TimeSpan.FromSeconds(5 * (1 << (attempt - 1)));
+            Log.LogMessageFromResources(MessageImportance.High, "DownloadRetry", "debootstrap",
+                failure.Line.Trim(), wait.TotalSeconds, attempt + 1, attempts);
+            await Delay(wait, cancellation).ConfigureAwait(false);
+            Rootfs.RootfsCache.Discard(options.TargetDirectory);
+            Directory.CreateDirectory(options.TargetDirectory);
+        }
     }
 
     private DebootstrapOptions Validate()
@@ -122,6 +205,7 @@ public sealed class DebootstrapTask : AsyncTask
             Exclude = ExcludePackages,
             Keyring = Keyring,
             Foreign = Foreign,
+            AllowUnsigned = AllowUnsigned,
         };
     }
 }

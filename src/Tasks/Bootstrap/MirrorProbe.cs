@@ -12,6 +12,12 @@ public sealed class MirrorProbe
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
     private readonly HttpMessageHandler _handler;
 
+    /// <summary>How many times the mirror is asked before it counts as unreachable.</summary>
+    public int Attempts { get; init; } = 3;
+
+    /// <summary>Waits between attempts; tests replace it to run without waiting.</summary>
+    public Func<TimeSpan, CancellationToken, Task> Delay { get; init; } = Task.Delay;
+
     /// <summary>Creates a probe that uses the given HTTP handler (tests pass their own).</summary>
     public MirrorProbe(HttpMessageHandler? handler = null) =>
         _handler = handler ?? new SocketsHttpHandler();
@@ -37,6 +43,36 @@ public sealed class MirrorProbe
         }
 
         using var client = new HttpClient(_handler, disposeHandler: false) { Timeout = s_timeout };
+        for (var attempt = 1; ; attempt++)
+        {
+            var failure = await TryOnceAsync(client, mirror, suite, release, cancellation)
+                .ConfigureAwait(false);
+            if (failure is null)
+            {
+                return;
+            }
+
+            // A busy mirror, a reset connection or a time-out may pass; asking again a little
+            // later is cheaper than failing a build that would then have worked.
+            if (attempt >= Attempts || !failure.Value.Transient)
+            {
+                throw new DtvException("MirrorUnreachable", mirror, attempt == 1
+                    ? failure.Value.Text
+                    : $"{failure.Value.Text}; tried {attempt} times");
+            }
+
+            await Delay(TimeSpan.FromSeconds(1 << (attempt - 1)), cancellation)
+                .ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One request: null when the mirror has the suite, else what went wrong and whether
+    /// asking again might help.
+    /// </summary>
+    private static async Task<(string Text, bool Transient)?> TryOnceAsync(HttpClient client, Uri mirror, string suite,
+        Uri release, CancellationToken cancellation)
+    {
         HttpResponseMessage response;
         try
         {
@@ -46,7 +82,7 @@ public sealed class MirrorProbe
         catch (Exception e) when (e is HttpRequestException
             || (e is TaskCanceledException && !cancellation.IsCancellationRequested))
         {
-            throw new DtvException("MirrorUnreachable", mirror, e.Message);
+            return ($"{e.Message} for {release}", true);
         }
 
         using (response)
@@ -57,11 +93,10 @@ public sealed class MirrorProbe
                     (int)response.StatusCode);
             }
 
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new DtvException("MirrorUnreachable", mirror,
-                    $"HTTP {(int)response.StatusCode} for {release}");
-            }
+            var status = (int)response.StatusCode;
+            return response.IsSuccessStatusCode
+                ? null
+                : ($"HTTP {status} for {release}", status >= 500 || status is 408 or 429);
         }
     }
 }

@@ -48,6 +48,18 @@ public sealed class ChrootExecTask : AsyncTask
     /// <summary>Environment variables for the commands: item spec the name, <c>Value</c>.</summary>
     public ITaskItem[] EnvironmentVariables { get; set; } = [];
 
+    /// <summary>
+    /// Let apt install from an archive without signatures (BaseImageAllowUnsigned), for this
+    /// task's steps only.
+    /// </summary>
+    public bool AllowUnsigned { get; set; }
+
+    /// <summary>
+    /// Run the commands without network (BaseImageOffline); packages are still installed
+    /// from the archive before them.
+    /// </summary>
+    public bool Offline { get; set; }
+
     /// <inheritdoc />
     protected override async System.Threading.Tasks.Task ExecuteAsync(
         CancellationToken cancellation)
@@ -60,7 +72,7 @@ public sealed class ChrootExecTask : AsyncTask
         }
 
         var clock = Stopwatch.StartNew();
-        using var session = ChrootSession.Open(RootDirectory, GetRunner(), Log);
+        using var session = ChrootSession.Open(RootDirectory, GetRunner(), Log, AllowUnsigned);
         if (Packages.Length > 0)
         {
             await InstallAsync(session, environment, cancellation).ConfigureAwait(false);
@@ -71,6 +83,7 @@ public sealed class ChrootExecTask : AsyncTask
             session.CopyIn(source, destination, mode);
         }
 
+        session.WithoutNetwork = Offline;
         foreach (var item in Commands)
         {
             var command = CommandOf(item);
@@ -78,6 +91,7 @@ public sealed class ChrootExecTask : AsyncTask
                 .ConfigureAwait(false);
             if (result.ExitCode != 0)
             {
+                ThrowIfDiskFull(result);
                 throw new DtvException("CommandFailed", command, result.ExitCode, result.Tail);
             }
         }
@@ -111,8 +125,18 @@ public sealed class ChrootExecTask : AsyncTask
 
         if (result.ExitCode != 0)
         {
+            ThrowIfDiskFull(result);
             throw new DtvException("CommandFailed",
                 "apt-get install " + string.Join(' ', Packages), result.ExitCode, result.Tail);
+        }
+    }
+
+    // A step that failed because the disk filled up is reported as that, whatever it was.
+    private void ThrowIfDiskFull(ToolResult result)
+    {
+        if (DiskFull.LineIn(result) is { } line)
+        {
+            throw new DtvException("DiskFull", RootDirectory, line);
         }
     }
 

@@ -15,6 +15,7 @@ public sealed class ChrootSession : IDisposable
 
     private const string PolicyFile = "usr/sbin/policy-rc.d";
     private const string ResolverFile = "etc/resolv.conf";
+    private const string AptConfigFile = "etc/apt/apt.conf.d/00dockertovms-build";
     private static readonly string s_script = ReadScript("chroot.sh");
 
     private readonly IToolRunner _runner;
@@ -31,8 +32,19 @@ public sealed class ChrootSession : IDisposable
     /// <summary>The root filesystem's directory.</summary>
     public string Root { get; }
 
-    /// <summary>Checks the root filesystem and prepares it for commands.</summary>
-    public static ChrootSession Open(string root, IToolRunner runner, TaskLoggingHelper log)
+    /// <summary>
+    /// Whether the following commands run in a network namespace of their own, with no
+    /// network but an unconfigured loopback (BaseImageOffline).
+    /// </summary>
+    public bool WithoutNetwork { get; set; }
+
+    /// <summary>
+    /// Checks the root filesystem and prepares it for commands. With
+    /// <paramref name="allowUnsigned"/>, apt accepts an archive without signatures while the
+    /// session lasts.
+    /// </summary>
+    public static ChrootSession Open(string root, IToolRunner runner, TaskLoggingHelper log,
+        bool allowUnsigned = false)
     {
         var full = Path.GetFullPath(root);
         if (full == "/" || !File.Exists(Path.Combine(full, "bin/sh"))
@@ -54,6 +66,11 @@ public sealed class ChrootSession : IDisposable
         // The resolver file is lent from the build machine during a step; it needs a file to
         // be mounted over.
         session.CreateIfMissing(ResolverFile, string.Empty, "644");
+
+        // apt settings for the build only (the file goes when the session ends): downloads
+        // that fail in a way that may pass are retried, for the recipe's packages and for
+        // any apt-get a RUN command calls.
+        session.CreateIfMissing(AptConfigFile, AptConfig(allowUnsigned), "644");
         return session;
     }
 
@@ -77,8 +94,13 @@ public sealed class ChrootSession : IDisposable
             "LANG=C.UTF-8",
             "DEBIAN_FRONTEND=noninteractive",
         };
+        arguments.AddRange(Bootstrap.DebootstrapCommand.ProxyVariables());
         arguments.AddRange(environment.Select(pair => $"{pair.Key}={pair.Value}"));
         arguments.AddRange(command);
+        if (WithoutNetwork)
+        {
+            arguments.Insert(0, "--net");
+        }
 
         try
         {
@@ -86,6 +108,9 @@ public sealed class ChrootSession : IDisposable
                 new ToolCommand("unshare", arguments)
                 {
                     Display = $"chroot {Root} {display}",
+
+                    // mount and chroot live in sbin, which a user's PATH may lack.
+                    Environment = new Dictionary<string, string?> { ["PATH"] = GuestPath },
 
                     // The command is the first process of its own namespace: killing it ends
                     // everything it started, and a cancelled step's result is discarded.
@@ -99,10 +124,19 @@ public sealed class ChrootSession : IDisposable
         }
     }
 
-    /// <summary>Copies a file from the build machine into the root filesystem.</summary>
+    /// <summary>
+    /// Copies a file from the build machine into the root filesystem. As with a Dockerfile's
+    /// COPY, a destination that ends with '/' or names an existing directory receives the
+    /// file under its own name.
+    /// </summary>
     public void CopyIn(string source, string destination, UnixFileMode mode)
     {
         var target = ResolveInside(destination);
+        if (destination.EndsWith('/') || Directory.Exists(target))
+        {
+            target = Path.Combine(target, Path.GetFileName(source));
+        }
+
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         File.Copy(source, target, overwrite: true);
         File.SetUnixFileMode(target, mode);
@@ -182,6 +216,11 @@ public sealed class ChrootSession : IDisposable
 
         return current;
     }
+
+    private static string AptConfig(bool allowUnsigned) => allowUnsigned
+        ? "Acquire::Retries \"3\";\nAcquire::AllowInsecureRepositories \"true\";\n"
+            + "APT::Get::AllowUnauthenticated \"true\";\n"
+        : "Acquire::Retries \"3\";\n";
 
     /// <summary>Parses an octal mode such as <c>0644</c>.</summary>
     public static UnixFileMode ParseMode(string octal) =>

@@ -6,7 +6,9 @@
 set -eu
 marker=dockertovms-missing-packages:
 
-if [ -z "$(ls /var/lib/apt/lists 2>/dev/null | grep -v -e '^partial$' -e '^lock$')" ]; then
+# Without a package index there is nothing to install from: a trimmed root filesystem (one
+# exported from an image, for example) keeps only the empty folders of apt's lists.
+if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
   apt-get update
 fi
 

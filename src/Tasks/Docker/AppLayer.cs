@@ -22,14 +22,25 @@ public sealed class AppLayer
     private readonly string _publishDirectory;
     private readonly string _workingDirectory;
     private readonly List<FileSystemInfo> _entries;
+    private readonly List<KeyValuePair<string, string>> _extraFiles;
 
     /// <summary>Reads the publish folder's listing.</summary>
-    public AppLayer(string publishDirectory, string workingDirectory)
+    /// <param name="publishDirectory">The folder the app was published to.</param>
+    /// <param name="workingDirectory">Where the app goes in the image.</param>
+    /// <param name="extraFiles">
+    /// Files of the build placed elsewhere in the image (such as the SBOM): the file on the
+    /// build machine and its absolute path in the image. Missing parent directories are
+    /// created by the daemon when it unpacks the layer.
+    /// </param>
+    public AppLayer(string publishDirectory, string workingDirectory,
+        IEnumerable<KeyValuePair<string, string>>? extraFiles = null)
     {
         _publishDirectory = Path.GetFullPath(publishDirectory);
         _workingDirectory = workingDirectory.Trim('/');
         _entries = [.. Walk(new DirectoryInfo(_publishDirectory))
             .OrderBy(e => RelativeName(e), StringComparer.Ordinal)];
+        _extraFiles = [.. (extraFiles ?? [])
+            .OrderBy(f => f.Value, StringComparer.Ordinal)];
     }
 
     /// <summary>The number of files in the layer.</summary>
@@ -54,6 +65,12 @@ public sealed class AppLayer
                 using var stream = file.OpenRead();
                 Append(hash, Convert.ToHexString(SHA256.HashData(stream)));
             }
+        }
+
+        foreach (var (source, destination) in _extraFiles)
+        {
+            Append(hash, "+" + destination);
+            Append(hash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(source))));
         }
 
         return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
@@ -94,6 +111,17 @@ public sealed class AppLayer
                     DataStream = content,
                 }, entry));
             }
+        }
+
+        foreach (var (source, destination) in _extraFiles)
+        {
+            using var content = File.OpenRead(source);
+            writer.WriteEntry(Owned(new PaxTarEntry(TarEntryType.RegularFile,
+                destination.TrimStart('/'))
+            {
+                Mode = Readable,
+                DataStream = content,
+            }, new FileInfo(source)));
         }
     }
 

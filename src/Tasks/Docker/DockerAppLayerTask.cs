@@ -29,6 +29,12 @@ public sealed class DockerAppLayerTask : ImageSettingsTask
     /// <summary>Default arguments (CMD).</summary>
     public ITaskItem[] Cmd { get; set; } = [];
 
+    /// <summary>
+    /// Files of the build to add outside the app's folder, such as the SBOM: item spec the
+    /// file, <c>Destination</c> metadata its absolute path in the image.
+    /// </summary>
+    public ITaskItem[] ExtraFiles { get; set; } = [];
+
     /// <summary>The daemon's address; empty for DOCKER_HOST or the local socket.</summary>
     public string DockerHost { get; set; } = string.Empty;
 
@@ -51,7 +57,9 @@ public sealed class DockerAppLayerTask : ImageSettingsTask
             .ConfigureAwait(false) ?? throw new DtvException("BaseImageMissing", BaseImage);
 
         var clock = Stopwatch.StartNew();
-        var layer = new AppLayer(PublishDirectory, settings.WorkingDirectory);
+        var layer = new AppLayer(PublishDirectory, settings.WorkingDirectory, ExtraFiles.Select(
+            f => new KeyValuePair<string, string>(f.GetMetadata("FullPath"),
+                f.GetMetadata("Destination"))));
         var digest = layer.ComputeDigest(baseImage.ID, settings.ToCanonicalJson());
         var references = settings.Tags.Select(t => $"{settings.Repository}:{t}").ToList();
 
@@ -85,8 +93,10 @@ public sealed class DockerAppLayerTask : ImageSettingsTask
 
         // The container's configuration becomes the image's on commit; the base image's
         // environment (PATH) is merged in by the daemon.
+        await BuildContainers.RemoveOrphansAsync(client, cancellation).ConfigureAwait(false);
         var container = await client.Containers.CreateContainerAsync(new CreateContainerParameters
         {
+            Name = BuildContainers.NewName(),
             Image = baseImage.ID,
             Entrypoint = settings.Entrypoint.Count > 0 ? [.. settings.Entrypoint] : null,
             Cmd = settings.Cmd.Count > 0 ? [.. settings.Cmd] : null,
@@ -116,7 +126,8 @@ public sealed class DockerAppLayerTask : ImageSettingsTask
                     ContainerID = container.ID,
                     RepositoryName = settings.Repository,
                     Tag = settings.Tags[0],
-                    Comment = $"app layer: {layer.FileCount} files from {PublishDirectory}",
+                    // The image's history is public: no path of the build machine in it.
+                    Comment = $"app layer: {layer.FileCount} files",
                 }, cancellation).ConfigureAwait(false);
             return committed.ID;
         }

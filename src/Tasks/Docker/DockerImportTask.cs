@@ -1,16 +1,21 @@
 using System.Diagnostics;
+using System.Globalization;
 using Docker.DotNet;
-using Docker.DotNet.Models;
+using DockerToVms.Tasks.Docker.Archive;
 using DockerToVms.Tasks.Execution;
 using DockerToVms.Tasks.Recipe;
+using DockerToVms.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace DockerToVms.Tasks.Docker;
 
 /// <summary>
-/// Imports a root filesystem into the Docker daemon as an image, through the engine's import
-/// endpoint, with Dockerfile-style changes (CMD, ENV, LABEL, ...) and a repository:tag. When
-/// the tag already holds an image made from the same recipe, nothing is imported again.
+/// Imports a root filesystem into the Docker daemon as a one-layer image, with Dockerfile-style
+/// changes (ENV, LABEL, CMD, ...) and a repository:tag. The layer and the configuration are
+/// written as an image archive (<see cref="ImageArchive"/>) and loaded the way
+/// <c>docker load</c> does, because the engine's import endpoint (up to Docker 20.10 at least)
+/// records the daemon's own architecture whatever the root filesystem holds. When the tag
+/// already holds an image of the same recipe and architecture, nothing is imported again.
 /// </summary>
 public sealed class DockerImportTask : AsyncTask
 {
@@ -37,6 +42,13 @@ public sealed class DockerImportTask : AsyncTask
     /// <summary>The daemon's address; empty for DOCKER_HOST or the local socket.</summary>
     public string DockerHost { get; set; } = string.Empty;
 
+    /// <summary>
+    /// The Debian architecture of the root filesystem, such as <c>arm64</c>; the image's
+    /// configuration gets Docker's names for it (<c>arm64</c>, variant <c>v8</c>). Defaults
+    /// to the build machine's.
+    /// </summary>
+    public string Architecture { get; set; } = string.Empty;
+
     /// <summary>The image id, <c>sha256:...</c>.</summary>
     [Output]
     public string ImageId { get; private set; } = string.Empty;
@@ -51,18 +63,29 @@ public sealed class DockerImportTask : AsyncTask
     {
         RecipeValidation.Repository(Repository);
         RecipeValidation.Tag(Tag);
+        var architecture = Architecture.Length > 0 ? Architecture : DebianArchitecture.Host;
+        RecipeValidation.Architecture(architecture);
+        var platform = DebianArchitecture.ToDocker(architecture);
         var reference = $"{Repository}:{Tag}";
         using var client = await DockerConnection.OpenAsync(DockerHost, cancellation)
             .ConfigureAwait(false);
 
-        var existing = await ImageQueries.TryInspectAsync(client, reference, cancellation)
-            .ConfigureAwait(false);
-        if (existing is not null && RecipeDigest.Length > 0
-            && ImageQueries.Label(existing, ImageLabels.Recipe) == RecipeDigest)
+        if (await TryReuseAsync(client, reference, platform.Architecture, cancellation)
+            .ConfigureAwait(false))
         {
-            ImageId = existing.ID;
-            Log.LogMessageFromResources(MessageImportance.High, "BaseImageReused", reference,
-                ShortId(ImageId));
+            return;
+        }
+
+        // Two builds of one recipe would otherwise both import it. The lock is machine-wide,
+        // as the daemon is; the second build waits, then finds the first one's image.
+        var lockFile = ImportLockFile(reference);
+        using var held = await CacheLock.AcquireAsync(lockFile, "importing " + reference,
+            owner => Log.LogMessageFromResources(MessageImportance.High, "ImportWaiting",
+                reference, owner, lockFile),
+            cancellation).ConfigureAwait(false);
+        if (await TryReuseAsync(client, reference, platform.Architecture, cancellation)
+            .ConfigureAwait(false))
+        {
             return;
         }
 
@@ -77,87 +100,117 @@ public sealed class DockerImportTask : AsyncTask
         }
 
         var clock = Stopwatch.StartNew();
-        ImageId = await ImportAsync(client, reference, cancellation).ConfigureAwait(false);
+        ImageId = await ImportAsync(client, reference, platform, cancellation)
+            .ConfigureAwait(false);
         Imported = true;
         Log.LogMessageFromResources(MessageImportance.High, "BaseImageImported", reference,
             ShortId(ImageId));
         LogStageTime("import", clock.Elapsed);
     }
 
-    private async Task<string> ImportAsync(DockerClient client, string reference,
-        CancellationToken cancellation)
+    /// <summary>The lock file for imports under one reference, shared by every build here.</summary>
+    public static string ImportLockFile(string reference)
     {
-        var changes = Changes.ToList();
+        var folder = Directory.CreateDirectory(
+            Path.Combine(Path.GetTempPath(), "dockertovms-locks")).FullName;
+        var name = string.Concat(reference.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_'));
+        return Path.Combine(folder, "import-" + name + ".lock");
+    }
+
+    // An image under the tag made from the same recipe, for the same architecture, is kept.
+    private async Task<bool> TryReuseAsync(DockerClient client, string reference,
+        string architecture, CancellationToken cancellation)
+    {
+        var existing = await ImageQueries.TryInspectAsync(client, reference, cancellation)
+            .ConfigureAwait(false);
+        if (existing is null || RecipeDigest.Length == 0
+            || ImageQueries.Label(existing, ImageLabels.Recipe) != RecipeDigest
+            || existing.Architecture != architecture)
+        {
+            return false;
+        }
+
+        ImageId = existing.ID;
+        Log.LogMessageFromResources(MessageImportance.High, "BaseImageReused", reference,
+            ShortId(ImageId));
+        return true;
+    }
+
+    private async Task<string> ImportAsync(DockerClient client, string reference,
+        (string Architecture, string? Variant) platform, CancellationToken cancellation)
+    {
+        // The layer must be complete before the configuration can name its digest, so it
+        // goes through a file; so does the archive, which the daemon reads at its own pace.
+        var work = Directory.CreateTempSubdirectory("dtv-image-").FullName;
+        try
+        {
+            var layer = await LayerWriter.WriteFileAsync(GetRunner(), RootDirectory,
+                Path.Combine(work, "layer.tar"), cancellation).ConfigureAwait(false);
+            var archive = new ImageArchive(CreateConfig(layer, reference, platform), [layer],
+                [reference]);
+
+            var file = new FileStream(Path.Combine(work, "image.tar"), FileMode.CreateNew,
+                FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+            await using (file.ConfigureAwait(false))
+            {
+                archive.WriteTo(file);
+                file.Position = 0;
+                await ImageLoad.LoadAsync(client, file, RootDirectory, reference, cancellation)
+                    .ConfigureAwait(false);
+            }
+
+            var image = await ImageQueries.TryInspectAsync(client, reference, cancellation)
+                .ConfigureAwait(false);
+            return image?.ID
+                ?? throw new DtvException("ImportFailed", RootDirectory, reference,
+                    "the daemon reported no image");
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private ImageConfig CreateConfig(LayerFile layer, string reference,
+        (string Architecture, string? Variant) platform)
+    {
+        var config = new ImageConfig
+        {
+            Architecture = platform.Architecture,
+            Variant = platform.Variant,
+            Created = CreationTime(),
+            DiffIds = [layer.DiffId],
+            History =
+            [
+                new ImageHistoryStep(RecipeDigest.Length > 0
+                    ? $"DockerToVms: base root filesystem of recipe {RecipeDigest}"
+                    : "DockerToVms: base root filesystem"),
+            ],
+        };
+        config = ImageChanges.Apply(config, Changes, RootDirectory, reference);
         if (RecipeDigest.Length > 0)
         {
-            changes.Add($"LABEL {ImageLabels.Recipe}={RecipeDigest}");
-        }
-
-        var parameters = new ImagesCreateParameters
-        {
-            FromSrc = "-",
-            Repo = Repository,
-            Tag = Tag,
-            Changes = changes,
-        };
-        var progress = new ImportProgress();
-        var result = await GetRunner().RunPipedAsync(RootfsArchive.Create(RootDirectory),
-            async (archive, token) =>
+            config = config with
             {
-                try
+                Labels = new Dictionary<string, string>(config.Labels, StringComparer.Ordinal)
                 {
-                    await client.Images.CreateImageAsync(parameters, archive, null, progress,
-                        token).ConfigureAwait(false);
-                }
-                catch (DockerApiException e)
-                {
-                    progress.Fail(e.ResponseBody ?? e.Message);
-                }
-            },
-            cancellation).ConfigureAwait(false);
-
-        if (result.ExitCode != 0)
-        {
-            throw new DtvException("TarFailed", RootDirectory, result.ExitCode, result.Tail);
+                    [ImageLabels.Recipe] = RecipeDigest,
+                },
+            };
         }
 
-        if (progress.Error is not null)
-        {
-            throw new DtvException("ImportFailed", RootDirectory, reference, progress.Error);
-        }
+        return config;
+    }
 
-        // The import endpoint reports the new id as its last status; the tag is the check.
-        var image = await ImageQueries.TryInspectAsync(client, reference, cancellation)
-            .ConfigureAwait(false);
-        return image?.ID
-            ?? throw new DtvException("ImportFailed", RootDirectory, reference,
-                progress.LastStatus ?? "the daemon reported no image");
+    // SOURCE_DATE_EPOCH, when set, dates the image, so that the same layer gives the same id.
+    private static DateTimeOffset CreationTime()
+    {
+        var epoch = Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH");
+        return long.TryParse(epoch, NumberStyles.None, CultureInfo.InvariantCulture,
+            out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
     }
 
     private static string ShortId(string id) => id.Replace("sha256:", "", StringComparison.Ordinal)[..12];
-
-    private sealed class ImportProgress : IProgress<JSONMessage>
-    {
-        public string? Error { get; private set; }
-
-        public string? LastStatus { get; private set; }
-
-        public void Report(JSONMessage value)
-        {
-            if (value.Error is not null)
-            {
-                Fail(value.Error.Message);
-            }
-            else if (!string.IsNullOrEmpty(value.ErrorMessage))
-            {
-                Fail(value.ErrorMessage);
-            }
-            else if (!string.IsNullOrEmpty(value.Status))
-            {
-                LastStatus = value.Status;
-            }
-        }
-
-        public void Fail(string message) => Error ??= message;
-    }
 }

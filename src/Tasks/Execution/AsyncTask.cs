@@ -37,6 +37,10 @@ public abstract class AsyncTask : Microsoft.Build.Utilities.Task, ICancelableTas
         {
             Log.LogErrorWithCodeFromResources(e.ResourceName, [.. e.Arguments]);
         }
+        catch (IOException e) when (DiskFull.Is(e))
+        {
+            Log.LogErrorWithCodeFromResources("DiskFull", DiskFull.PathIn(e), e.Message);
+        }
 
         return !Log.HasLoggedErrors;
     }

@@ -37,6 +37,12 @@ public sealed record ToolCommand(string Program, IReadOnlyList<string> Arguments
 /// <summary>What a finished command left: its exit code and the last lines it printed.</summary>
 public sealed record ToolResult(int ExitCode, IReadOnlyList<string> LastLines)
 {
+    /// <summary>
+    /// The first line that said the disk was full, kept even when it scrolled out of the last
+    /// lines: a tool that runs out of space usually fails later with another message.
+    /// </summary>
+    public string? DiskFullLine { get; init; }
+
     /// <summary>The last lines as one block for an error message.</summary>
     public string Tail => LastLines.Count == 0
         ? "(no output)"
@@ -87,12 +93,14 @@ public sealed class ToolRunner : IToolRunner
     {
         _log.LogMessage(MessageImportance.High, command.ToString());
         var tail = new Queue<string>();
+        string? diskFull = null;
 
         void Keep(string line, MessageImportance importance)
         {
             _log.LogMessage(importance, "  {0}", line);
             lock (tail)
             {
+                diskFull ??= DiskFull.Matches(line) ? line : null;
                 tail.Enqueue(line);
                 if (tail.Count > KeptLines)
                 {
@@ -116,10 +124,19 @@ public sealed class ToolRunner : IToolRunner
             .ExecuteAsync(forceful.Token, cancellation)
             .ConfigureAwait(false);
 
+        // Ctrl+C in a terminal reaches the whole process group, so the tool may end on SIGINT
+        // a moment before MSBuild cancels the task; waiting briefly reports a cancellation
+        // as one, not as the tool's failure.
+        if (result.ExitCode is 130 or 143 && !cancellation.IsCancellationRequested)
+        {
+            await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(3), cancellation))
+                .ConfigureAwait(false);
+        }
+
         cancellation.ThrowIfCancellationRequested();
         lock (tail)
         {
-            return new ToolResult(result.ExitCode, [.. tail]);
+            return new ToolResult(result.ExitCode, [.. tail]) { DiskFullLine = diskFull };
         }
     }
 

@@ -55,11 +55,20 @@ public sealed record BaseRecipe
     /// <summary>A non-root user to create, or empty for none.</summary>
     public string User { get; init; } = string.Empty;
 
-    /// <summary>How much is trimmed after customising: <c>none</c> or <c>slim</c>.</summary>
+    /// <summary>How much is trimmed: <c>none</c>, <c>slim</c> or <c>app</c>.</summary>
     public string Trim { get; init; } = "slim";
+
+    /// <summary>Whether the archive is installed without checking its signatures.</summary>
+    public bool AllowUnsigned { get; init; }
 
     /// <summary>The user's numeric id.</summary>
     public int UserId { get; init; } = 1654;
+
+    /// <summary>
+    /// The id of the image the base starts from (BaseImageFrom) instead of a bootstrap, such
+    /// as <c>sha256:...</c>; empty for a bootstrapped base.
+    /// </summary>
+    public string SourceImage { get; init; } = string.Empty;
 
     /// <summary>
     /// The canonical text the digest is taken over: stable JSON with each copied file
@@ -84,8 +93,23 @@ public sealed record BaseRecipe
                 .ToArray(),
             ["runs"] = Runs,
             ["user"] = User.Length == 0 ? string.Empty : $"{User}:{UserId}",
-            ["trim"] = Trim,
+            // An app-level base is derived after publish from the slim root filesystem, so
+            // both levels share one cache entry and switching between them bootstraps nothing.
+            ["trim"] = Trim == "app" ? "slim" : Trim,
         };
+
+        // Present only when set, so the digests of every signed recipe stay as they were.
+        if (AllowUnsigned)
+        {
+            document["unsigned"] = true;
+        }
+
+        // Also present only when set: a base from another image is that image's files.
+        if (SourceImage.Length > 0)
+        {
+            document["from"] = SourceImage;
+        }
+
         return JsonSerializer.Serialize(document);
     }
 

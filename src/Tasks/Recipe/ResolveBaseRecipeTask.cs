@@ -35,6 +35,12 @@ public sealed class ResolveBaseRecipeTask : AsyncTask
     /// <summary>A keyring to verify the archive with; empty for the default.</summary>
     public string Keyring { get; set; } = string.Empty;
 
+    /// <summary>Whether the archive is installed without checking its signatures.</summary>
+    public bool AllowUnsigned { get; set; }
+
+    /// <summary>The id of the image the base starts from (BaseImageFrom); empty to bootstrap.</summary>
+    public string SourceImage { get; set; } = string.Empty;
+
     /// <summary>The app's runtime identifier; decides the architecture.</summary>
     [Required]
     public string RuntimeIdentifier { get; set; } = string.Empty;
@@ -60,12 +66,15 @@ public sealed class ResolveBaseRecipeTask : AsyncTask
     /// <summary>The user the app runs as; a name other than root is created in the base.</summary>
     public string User { get; set; } = string.Empty;
 
-    /// <summary>How much to trim: <c>none</c> or <c>slim</c>.</summary>
+    /// <summary>How much to trim: <c>none</c>, <c>slim</c> or <c>app</c>.</summary>
     public string Trim { get; set; } = "slim";
 
     /// <summary>The cache's directory.</summary>
     [Required]
     public string CacheDirectory { get; set; } = string.Empty;
+
+    /// <summary>The project's directory; the cache must lie outside it.</summary>
+    public string ProjectDirectory { get; set; } = string.Empty;
 
     /// <summary>Where to write the recipe (in the project's intermediate folder).</summary>
     [Required]
@@ -87,6 +96,10 @@ public sealed class ResolveBaseRecipeTask : AsyncTask
     [Output]
     public string CacheEntry { get; private set; } = string.Empty;
 
+    /// <summary>The trim level, as the recipe writes it: <c>none</c>, <c>slim</c> or <c>app</c>.</summary>
+    [Output]
+    public string TrimLevel { get; private set; } = string.Empty;
+
     /// <summary>Whether the cache already has a complete entry for the digest.</summary>
     [Output]
     public bool Cached { get; private set; }
@@ -105,10 +118,12 @@ public sealed class ResolveBaseRecipeTask : AsyncTask
         var recipe = Build();
         Digest = recipe.ComputeDigest();
         Architecture = recipe.Architecture;
+        TrimLevel = recipe.Trim;
         InstallPackages = [.. recipe.Packages];
         Commands = [.. CommandsOf(recipe).Select(c => new TaskItem("run",
             new Dictionary<string, string> { [ChrootExecTask.CommandMetadata] = c }))];
 
+        CheckCacheOutsideProject();
         var cache = new RootfsCache(CacheDirectory);
         CacheEntry = cache.EntryFor(Digest);
         Cached = cache.Has(Digest);
@@ -157,6 +172,8 @@ public sealed class ResolveBaseRecipeTask : AsyncTask
             Architecture = architecture,
             Components = Components,
             Keyring = Keyring.Length == 0 ? string.Empty : Path.GetFullPath(Keyring),
+            AllowUnsigned = AllowUnsigned,
+            SourceImage = SourceImage,
             ExcludedPackages = excluded,
             Packages = [.. packages.Distinct(StringComparer.Ordinal)],
             Files = [.. Files.Select(ReadFile)],
@@ -203,6 +220,23 @@ public sealed class ResolveBaseRecipeTask : AsyncTask
         var mode = item.GetMetadata(ChrootExecTask.ModeMetadata);
         RecipeValidation.FileMode(mode, item.ItemSpec);
         return new RecipeFile(source, destination, mode.Length > 0 ? mode : "0644");
+    }
+
+    // The SDK's default item globs would take a root filesystem inside the project for
+    // source files, and every later build of the project would break on them.
+    private void CheckCacheOutsideProject()
+    {
+        if (ProjectDirectory.Length == 0)
+        {
+            return;
+        }
+
+        var cache = Path.GetFullPath(CacheDirectory).TrimEnd('/') + "/";
+        var project = Path.GetFullPath(ProjectDirectory).TrimEnd('/') + "/";
+        if (cache.StartsWith(project, StringComparison.Ordinal))
+        {
+            throw new DtvException("CacheDirectoryInProject", CacheDirectory, ProjectDirectory);
+        }
     }
 
     private static void WriteIfChanged(string path, string content)

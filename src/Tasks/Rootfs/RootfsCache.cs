@@ -8,7 +8,8 @@ namespace DockerToVms.Tasks.Rootfs;
 /// The cache of base root filesystems, one entry a recipe digest. An entry is built in a
 /// staging directory beside the entries and renamed into place when complete, so an entry
 /// that exists is always whole: a crash or a kill leaves at most a staging directory, which a
-/// later build removes.
+/// later build removes. While an entry is built its digest's lock is held, so builds of one
+/// recipe in other processes wait for it instead of building it again.
 /// </summary>
 public sealed class RootfsCache
 {
@@ -28,6 +29,7 @@ public sealed class RootfsCache
         {
             Directory.CreateDirectory(EntriesDirectory);
             Directory.CreateDirectory(StagingDirectory);
+            Directory.CreateDirectory(LocksDirectory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -39,31 +41,74 @@ public sealed class RootfsCache
 
     private string StagingDirectory => Path.Combine(_directory, "staging");
 
+    private string LocksDirectory => Path.Combine(_directory, "locks");
+
     /// <summary>The directory of the entry for a digest, whether or not it exists.</summary>
     public string EntryFor(string digest) => Path.Combine(EntriesDirectory, digest);
 
     /// <summary>Whether a complete entry exists for the digest.</summary>
     public bool Has(string digest) => File.Exists(Path.Combine(EntryFor(digest), RecipeFileName));
 
+    /// <summary>The lock file that guards the entry for a digest while it is being built.</summary>
+    public string LockFileFor(string digest) => Path.Combine(LocksDirectory, digest + ".lock");
+
+    /// <summary>
+    /// Waits until no other build works on the entry for the digest, and takes it over. Two
+    /// builds of one recipe thus bootstrap once: the second waits here, then finds the entry.
+    /// Builds of other recipes take other locks and do not wait.
+    /// </summary>
+    public Task<CacheLock> LockAsync(string digest, Action<string> waiting,
+        CancellationToken cancellation) =>
+        CacheLock.AcquireAsync(LockFileFor(digest), "building " + digest[..Math.Min(12,
+            digest.Length)], waiting, cancellation);
+
     /// <summary>
     /// Removes staging directories whose builds have ended, then names a new one for this
-    /// build. The owning process id is part of the name, so a live build's staging is kept.
+    /// build; the caller holds the digest's lock. A staging directory is in use only while
+    /// its digest's lock is held, so one whose lock is free (or is this build's own) was
+    /// left by a build that died.
     /// </summary>
     public string BeginStaging(string digest)
     {
         foreach (var stale in Directory.EnumerateDirectories(StagingDirectory))
         {
-            if (!IsOwnerAlive(Path.GetFileName(stale)))
+            var owner = DigestOf(stale);
+            if (owner == digest)
+            {
+                Discard(stale);
+                continue;
+            }
+
+            using var probe = CacheLock.TryAcquire(LockFileFor(owner));
+            if (probe is not null)
             {
                 Discard(stale);
             }
         }
 
         var name = string.Create(CultureInfo.InvariantCulture,
-            $"{digest[..Math.Min(12, digest.Length)]}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            $"{digest}-{Environment.ProcessId}-{Guid.NewGuid():N}");
         var staging = Path.Combine(StagingDirectory, name);
         Directory.CreateDirectory(staging);
         return staging;
+    }
+
+    /// <summary>
+    /// Fails with DTV9011 when the cache's file system has less free space than a bootstrap
+    /// needs, before anything is downloaded; 0 megabytes turns the check off.
+    /// </summary>
+    public void EnsureFreeSpace(long megabytes)
+    {
+        if (megabytes <= 0)
+        {
+            return;
+        }
+
+        var free = new DriveInfo(StagingDirectory).AvailableFreeSpace / 1048576;
+        if (free < megabytes)
+        {
+            throw new DtvException("CacheSpaceLow", _directory, free, megabytes);
+        }
     }
 
     /// <summary>
@@ -75,7 +120,14 @@ public sealed class RootfsCache
         EnsureNothingMounted(staging);
         File.WriteAllText(Path.Combine(staging, RecipeFileName), recipeJson, HostTools.Utf8);
 
+        // Only a hand-made copy or a deleted recipe leaves an entry without its recipe; the
+        // caller holds the lock, so it is replaced rather than trusted.
         var entry = EntryFor(digest);
+        if (Directory.Exists(entry) && !Has(digest))
+        {
+            Discard(entry);
+        }
+
         try
         {
             Directory.Move(staging, entry);
@@ -109,12 +161,6 @@ public sealed class RootfsCache
         }
     }
 
-    private static bool IsOwnerAlive(string stagingName)
-    {
-        var parts = stagingName.Split('-');
-        return parts.Length >= 3
-            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-            && pid != Environment.ProcessId
-            && Directory.Exists($"/proc/{pid}");
-    }
+    // Staging directories are named digest-pid-guid; the digest names the lock that guards them.
+    private static string DigestOf(string staging) => Path.GetFileName(staging).Split('-')[0];
 }

@@ -10,12 +10,21 @@ public enum TrimLevel
 
     /// <summary>Removes what a running container never reads; package data is kept.</summary>
     Slim,
+
+    /// <summary>
+    /// Only the files the published app needs (distroless). The cached root filesystem is
+    /// trimmed as for <see cref="Slim"/>; the app's own base is derived from it after publish.
+    /// </summary>
+    App,
 }
 
 /// <summary>
 /// Removes what a container never needs from a root filesystem: package lists and caches,
-/// documentation other than copyright files, manual and info pages, translations, logs, the
-/// machine's identity and the build machine's network files.
+/// documentation other than copyright files, manual and info pages, translations, compiled
+/// locales other than C.UTF-8, logs, ldconfig's auxiliary cache, /boot, the machine's
+/// identity and the build machine's network files. The package status stays, so scanners
+/// still see what is installed, and so does /etc/ld.so.cache, which the loader reads each
+/// time a program starts.
 /// </summary>
 public static class RootfsTrimmer
 {
@@ -39,7 +48,8 @@ public static class RootfsTrimmer
     {
         "none" => TrimLevel.None,
         "" or "slim" => TrimLevel.Slim,
-        _ => throw new DtvException("TrimLevelUnknown", level, "none, slim"),
+        "app" => TrimLevel.App,
+        _ => throw new DtvException("TrimLevelUnknown", level, "none, slim, app"),
     };
 
     /// <summary>Trims the root filesystem and returns the number of bytes removed.</summary>
@@ -75,6 +85,24 @@ public static class RootfsTrimmer
             if (IsFreeOfLinks(root, Path.GetDirectoryName(relative)!))
             {
                 removed += RemoveFile(Path.Combine(root, relative));
+            }
+        }
+
+        // Compiled locales other than C.UTF-8, which the C library carries itself; .NET takes
+        // its culture data from ICU, not from these.
+        var locales = Path.Combine(root, "usr/lib/locale");
+        if (IsFreeOfLinks(root, "usr/lib/locale") && Directory.Exists(locales))
+        {
+            foreach (var entry in new DirectoryInfo(locales).EnumerateFileSystemInfos())
+            {
+                if (entry.Name is "C.utf8" or "C.UTF-8")
+                {
+                    continue;
+                }
+
+                removed += entry is DirectoryInfo && entry.LinkTarget is null
+                    ? EmptyDirectory(entry.FullName, keepDirectories: false)
+                    : RemoveFile(entry.FullName);
             }
         }
 

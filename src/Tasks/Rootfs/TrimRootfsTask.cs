@@ -12,8 +12,20 @@ public sealed class TrimRootfsTask : AsyncTask
     [Required]
     public string RootDirectory { get; set; } = string.Empty;
 
-    /// <summary>How much to remove: <c>none</c> or <c>slim</c> (the default).</summary>
+    /// <summary>
+    /// How much to remove: <c>none</c>, <c>slim</c> (the default) or <c>app</c>, which trims
+    /// as <c>slim</c> does here; the app's own base is derived after publish.
+    /// </summary>
     public string Level { get; set; } = "slim";
+
+    /// <summary>
+    /// Where to save the names of the archive's packages before apt's lists are removed
+    /// (used to name the package a missing library is in); empty to save none.
+    /// </summary>
+    public string PackageIndexFile { get; set; } = string.Empty;
+
+    /// <summary>Where to record how many bytes the trim removed; empty to record nothing.</summary>
+    public string RecordFile { get; set; } = string.Empty;
 
     /// <summary>The number of bytes the trim removed.</summary>
     [Output]
@@ -30,7 +42,18 @@ public sealed class TrimRootfsTask : AsyncTask
         }
 
         var clock = Stopwatch.StartNew();
+        if (PackageIndexFile.Length > 0)
+        {
+            PackageIndex.Save(RootDirectory, PackageIndexFile);
+        }
+
         RemovedBytes = RootfsTrimmer.Trim(Path.GetFullPath(RootDirectory), level);
+        if (RecordFile.Length > 0)
+        {
+            File.WriteAllText(RecordFile,
+                RemovedBytes.ToString(CultureInfo.InvariantCulture) + "\n", HostTools.Utf8);
+        }
+
         Log.LogMessageFromResources(MessageImportance.Normal, "TrimRemoved",
             (RemovedBytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture));
         LogStageTime("trim", clock.Elapsed);

@@ -126,11 +126,16 @@ public sealed class ChrootExecTaskTests
                 BuildEngine = engine,
                 RootDirectory = rootfs.Directory,
                 Packages = ["@libssl", "ca-certificates"],
-                Files = [new TaskItem(file, new Dictionary<string, string>
-                {
-                    ["Destination"] = "/usr/local/bin/copied",
-                    ["Mode"] = "0755",
-                })],
+                Files =
+                [
+                    new TaskItem(file, new Dictionary<string, string>
+                    {
+                        ["Destination"] = "/usr/local/bin/copied",
+                        ["Mode"] = "0755",
+                    }),
+                    new TaskItem(file, new Dictionary<string, string> { ["Destination"] = "/opt/" }),
+                    new TaskItem(file, new Dictionary<string, string> { ["Destination"] = "/etc" }),
+                ],
                 Commands = [Command("copied > /copied.txt")],
             }.Execute();
 
@@ -142,6 +147,11 @@ public sealed class ChrootExecTaskTests
         }
 
         Assert.AreEqual("copied\n", await Read(rootfs, "copied.txt"));
+        var name = Path.GetFileName(file);
+        Assert.IsTrue(File.Exists(Path.Combine(rootfs.Directory, "opt", name)),
+            "a destination ending in / receives the file under its own name");
+        Assert.IsTrue(File.Exists(Path.Combine(rootfs.Directory, "etc", name)),
+            "so does a destination that is a directory");
         Assert.IsTrue(File.Exists(Path.Combine(rootfs.Directory,
             "etc/ssl/certs/ca-certificates.crt")), "ca-certificates was installed");
         var status = await Read(rootfs, "var/lib/dpkg/status");

@@ -1,3 +1,4 @@
+using DockerToVms.EndToEndTests.Infrastructure;
 using DockerToVms.IntegrationTests.Infrastructure;
 using DockerToVms.Tasks.Docker;
 using DockerToVms.Tasks.Rootfs;
@@ -22,6 +23,13 @@ public sealed class DockerTasksTests
     [ClassCleanup]
     public static async Task RemoveImagesAndCopy()
     {
+        // Whatever the build machine left in the images fails the class once they are gone.
+        var made = await Tool.RunAsync("docker", "images", "-q", "--filter",
+            $"reference={s_repository}*");
+        var leaks = await ImageLeaks.FindAsync(
+            [.. made.Split('\n', StringSplitOptions.RemoveEmptyEntries).Distinct()],
+            [Path.GetDirectoryName(s_rootfs!.Directory)!]);
+
         // An image with children cannot go before them; a few passes remove every layer.
         for (var pass = 0; pass < 5; pass++)
         {
@@ -35,6 +43,7 @@ public sealed class DockerTasksTests
         }
 
         s_rootfs?.Dispose();
+        Assert.IsEmpty(leaks, string.Join('\n', leaks));
     }
 
     [TestMethod]

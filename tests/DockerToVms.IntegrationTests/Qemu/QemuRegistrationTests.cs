@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using DockerToVms.IntegrationTests.Infrastructure;
 using DockerToVms.Tasks.Execution;
 using DockerToVms.Tasks.Qemu;
 using DockerToVms.Tasks.Recipe;
@@ -21,6 +22,7 @@ public sealed class QemuRegistrationTests
     private static readonly string s_mountPoint = BinfmtRegistrar.DefaultDirectory;
     private static readonly string s_entryPath = Path.Combine(s_mountPoint, EntryName);
 
+    private MachineLock? _lock;
     private bool _wasMounted;
     private string? _entryBefore;
     private string _work = string.Empty;
@@ -47,6 +49,8 @@ public sealed class QemuRegistrationTests
             Assert.Inconclusive("qemu-aarch64-static is missing: apt-get install qemu-user-static.");
         }
 
+        // Builds for another architecture in the end-to-end tests rely on the registration.
+        _lock = MachineLock.Acquire(MachineLock.Binfmt, TimeSpan.FromMinutes(30));
         _wasMounted = File.Exists(Path.Combine(s_mountPoint, "register"));
         _entryBefore = File.Exists(s_entryPath) ? File.ReadAllText(s_entryPath) : null;
         _work = Directory.CreateTempSubdirectory("dtv-qemu-it-").FullName;
@@ -56,6 +60,7 @@ public sealed class QemuRegistrationTests
     [TestCleanup]
     public void RestoreMachineState()
     {
+        using var held = _lock;
         if (_work.Length == 0)
         {
             return;

@@ -26,8 +26,8 @@ public sealed class DebootstrapCommandTests
     public void The_defaults_give_a_minbase_bootstrap_of_main()
     {
         Expect.Sequence(DebootstrapCommand.CreateArguments(Options()),
-            "--variant=minbase", "--arch=arm64", "--components=main", "trixie", "/var/tmp/rootfs",
-            "http://deb.debian.org/debian");
+            "--variant=minbase", "--arch=arm64", "--components=main", "--force-check-gpg",
+            "trixie", "/var/tmp/rootfs", "http://deb.debian.org/debian");
     }
 
     [TestMethod]
@@ -45,7 +45,7 @@ public sealed class DebootstrapCommandTests
 
         Expect.Sequence(DebootstrapCommand.CreateArguments(options),
             "--variant=buildd", "--arch=arm64", "--components=main,contrib,non-free",
-            "--include=ca-certificates,curl", "--exclude=e2fsprogs",
+            "--include=ca-certificates,curl", "--exclude=e2fsprogs", "--force-check-gpg",
             "--keyring=/usr/share/keyrings/debian-archive-keyring.gpg", "--foreign", "trixie",
             "/var/tmp/rootfs", "http://deb.debian.org/debian");
     }

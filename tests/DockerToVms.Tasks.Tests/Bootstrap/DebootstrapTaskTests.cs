@@ -187,12 +187,12 @@ public sealed class DebootstrapTaskTests : IDisposable
     [TestMethod]
     public void A_failing_debootstrap_is_reported_with_its_exit_code()
     {
-        var runner = new FakeToolRunner(_ => new ToolResult(1, ["E: Couldn't download"]));
+        var runner = new FakeToolRunner(_ => new ToolResult(1, ["E: Invalid Release file"]));
         var (task, engine) = Create(runner);
 
         Assert.IsFalse(task.Execute());
 
         Expect.Codes(engine, "DTV1009");
-        StringAssert.Contains(engine.Errors[0].Message, "E: Couldn't download");
+        StringAssert.Contains(engine.Errors[0].Message, "E: Invalid Release file");
     }
 }

@@ -18,6 +18,7 @@ public sealed partial class MessageCatalogTests
         ['3'] = "Docker",
         ['4'] = "Qemu",
         ['5'] = "Vm",
+        ['6'] = "Export",
         ['9'] = "configuration",
     };
 

@@ -25,17 +25,26 @@ internal sealed class FakeToolRunner : IToolRunner
     /// <summary>The programs looked up, in order.</summary>
     public List<string> Lookups { get; } = [];
 
+    /// <summary>What a piped command writes to its standard output; nothing when null.</summary>
+    public Func<ToolCommand, byte[]>? PipedOutput { get; init; }
+
     public Task<ToolResult> RunAsync(ToolCommand command, CancellationToken cancellation)
     {
         Commands.Add(command);
         return Task.FromResult(_answer(command));
     }
 
-    public Task<ToolResult> RunPipedAsync(ToolCommand command,
+    public async Task<ToolResult> RunPipedAsync(ToolCommand command,
         Func<Stream, CancellationToken, Task> consumeOutput, CancellationToken cancellation)
     {
         Commands.Add(command);
-        return Task.FromResult(_answer(command));
+        if (PipedOutput is not null)
+        {
+            using var output = new MemoryStream(PipedOutput(command), writable: false);
+            await consumeOutput(output, cancellation);
+        }
+
+        return _answer(command);
     }
 
     public string? Find(string program)

@@ -45,6 +45,27 @@ public sealed class ResolveBaseRecipeTaskTests : IDisposable
         [.. items.Select(ChrootExecTask.CommandOf)];
 
     [TestMethod]
+    public void A_cache_inside_the_project_is_refused_before_anything_is_written()
+    {
+        var (task, engine) = Create();
+        task.ProjectDirectory = _folder.Path;
+
+        Assert.IsFalse(task.Execute());
+
+        Expect.Codes(engine, "DTV9007");
+        Assert.IsFalse(Directory.Exists(_folder.Combine("cache")));
+    }
+
+    [TestMethod]
+    public void A_cache_beside_the_project_is_accepted()
+    {
+        var (task, engine) = Create();
+        task.ProjectDirectory = _folder.Combine("project");
+
+        Assert.IsTrue(task.Execute(), engine.Log);
+    }
+
+    [TestMethod]
     public void A_new_recipe_is_resolved_with_its_digest_and_architecture()
     {
         var (task, engine) = Create();

@@ -62,7 +62,7 @@ public sealed class RootfsCacheTests : IDisposable
         Assert.AreEqual(0, Directory.EnumerateFileSystemEntries(staging).Count());
         Assert.AreEqual(StagingFolder, Path.GetDirectoryName(staging));
         StringAssert.StartsWith(Path.GetFileName(staging),
-            $"{Digest[..12]}-{Environment.ProcessId}-");
+            $"{Digest}-{Environment.ProcessId}-");
     }
 
     [TestMethod]
@@ -136,12 +136,15 @@ public sealed class RootfsCacheTests : IDisposable
         Assert.IsFalse(Directory.Exists(dead));
     }
 
+    // A build that still runs holds its recipe's lock for as long as its staging exists.
     [TestMethod]
     public void Staging_of_a_build_that_still_runs_is_kept()
     {
+        const string Other = "fedcba9876543210";
         var live = Path.Combine(StagingFolder,
-            $"0123456789ab-{ParentProcessId()}-{Guid.NewGuid():N}");
+            $"{Other}-{ParentProcessId()}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(live);
+        using var held = CacheLock.TryAcquire(_cache.LockFileFor(Other));
 
         _cache.BeginStaging(Digest);
 

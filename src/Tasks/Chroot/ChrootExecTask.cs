@@ -64,7 +64,7 @@ public sealed class ChrootExecTask : AsyncTask
     protected override async System.Threading.Tasks.Task ExecuteAsync(
         CancellationToken cancellation)
     {
-        var files = ReadFiles();
+        var files = Files.Select(RecipeFile.FromItem).ToList();
         var environment = ReadEnvironment();
         if (!HostTools.IsRoot)
         {
@@ -78,9 +78,9 @@ public sealed class ChrootExecTask : AsyncTask
             await InstallAsync(session, environment, cancellation).ConfigureAwait(false);
         }
 
-        foreach (var (source, destination, mode) in files)
+        foreach (var file in files)
         {
-            session.CopyIn(source, destination, mode);
+            session.CopyIn(file.Source, file.Destination, ChrootSession.ParseMode(file.Mode));
         }
 
         session.WithoutNetwork = Offline;
@@ -138,32 +138,6 @@ public sealed class ChrootExecTask : AsyncTask
         {
             throw new DtvException("DiskFull", RootDirectory, line);
         }
-    }
-
-    private List<(string Source, string Destination, UnixFileMode Mode)> ReadFiles()
-    {
-        var files = new List<(string, string, UnixFileMode)>();
-        foreach (var item in Files)
-        {
-            var destination = item.GetMetadata(DestinationMetadata);
-            if (destination.Length == 0)
-            {
-                throw new DtvException("FileDestinationMissing", item.ItemSpec);
-            }
-
-            RecipeValidation.PathInImage(destination, "BaseImageFile");
-            var source = item.GetMetadata("FullPath");
-            if (!File.Exists(source))
-            {
-                throw new DtvException("FileSourceMissing", item.ItemSpec);
-            }
-
-            var mode = item.GetMetadata(ModeMetadata);
-            RecipeValidation.FileMode(mode, item.ItemSpec);
-            files.Add((source, destination, ChrootSession.ParseMode(mode.Length > 0 ? mode : "0644")));
-        }
-
-        return files;
     }
 
     private Dictionary<string, string> ReadEnvironment()

@@ -1,6 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using DockerToVms.Tasks.Chroot;
+using DockerToVms.Tasks.Execution;
+using Microsoft.Build.Framework;
 
 namespace DockerToVms.Tasks.Recipe;
 
@@ -8,7 +11,32 @@ namespace DockerToVms.Tasks.Recipe;
 /// <param name="Source">The file on the build machine.</param>
 /// <param name="Destination">The absolute path inside the root filesystem.</param>
 /// <param name="Mode">The octal permission bits, such as <c>0644</c>.</param>
-public sealed record RecipeFile(string Source, string Destination, string Mode);
+public sealed record RecipeFile(string Source, string Destination, string Mode)
+{
+    /// <summary>
+    /// Reads and checks a BaseImageFile item: <c>Destination</c> an absolute path in the image,
+    /// the source an existing file, <c>Mode</c> octal permissions (0644 when absent).
+    /// </summary>
+    public static RecipeFile FromItem(ITaskItem item)
+    {
+        var destination = item.GetMetadata(ChrootExecTask.DestinationMetadata);
+        if (destination.Length == 0)
+        {
+            throw new DtvException("FileDestinationMissing", item.ItemSpec);
+        }
+
+        RecipeValidation.PathInImage(destination, "BaseImageFile");
+        var source = item.GetMetadata("FullPath");
+        if (!File.Exists(source))
+        {
+            throw new DtvException("FileSourceMissing", item.ItemSpec);
+        }
+
+        var mode = item.GetMetadata(ChrootExecTask.ModeMetadata);
+        RecipeValidation.FileMode(mode, item.ItemSpec);
+        return new RecipeFile(source, destination, mode.Length > 0 ? mode : "0644");
+    }
+}
 
 /// <summary>
 /// Everything that decides the content of a base root filesystem. Two builds with equal

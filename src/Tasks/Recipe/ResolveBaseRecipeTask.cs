@@ -176,7 +176,7 @@ public sealed class ResolveBaseRecipeTask : AsyncTask
             SourceImage = SourceImage,
             ExcludedPackages = excluded,
             Packages = [.. packages.Distinct(StringComparer.Ordinal)],
-            Files = [.. Files.Select(ReadFile)],
+            Files = [.. Files.Select(Recipe.RecipeFile.FromItem)],
             Runs = [.. Runs.Select(ChrootExecTask.CommandOf)],
             User = RecipeValidation.NeedsAccount(User) ? User.Split(':')[0] : string.Empty,
             Trim = RootfsTrimmer.Parse(Trim).ToString().ToLowerInvariant(),
@@ -200,26 +200,6 @@ public sealed class ResolveBaseRecipeTask : AsyncTask
         {
             yield return run;
         }
-    }
-
-    private static RecipeFile ReadFile(ITaskItem item)
-    {
-        var destination = item.GetMetadata(ChrootExecTask.DestinationMetadata);
-        if (destination.Length == 0)
-        {
-            throw new DtvException("FileDestinationMissing", item.ItemSpec);
-        }
-
-        RecipeValidation.PathInImage(destination, "BaseImageFile");
-        var source = item.GetMetadata("FullPath");
-        if (!File.Exists(source))
-        {
-            throw new DtvException("FileSourceMissing", item.ItemSpec);
-        }
-
-        var mode = item.GetMetadata(ChrootExecTask.ModeMetadata);
-        RecipeValidation.FileMode(mode, item.ItemSpec);
-        return new RecipeFile(source, destination, mode.Length > 0 ? mode : "0644");
     }
 
     // The SDK's default item globs would take a root filesystem inside the project for

@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.Text.Json;
-using Docker.DotNet;
+using System.Net.Sockets;
+using DockerToVms.Tasks.Docker;
 using DockerToVms.Tasks.Docker.Archive;
 using DockerToVms.Tasks.Execution;
 
@@ -16,21 +17,65 @@ public static class DaemonImageSource
     private const int BufferSize = 1 << 16;
 
     /// <summary>Saves the image into the work directory and describes it.</summary>
+    /// <param name="dockerHost">The daemon's address, as <see cref="DockerConnection"/> takes
+    /// it: <c>unix://</c> or <c>tcp://</c> (without TLS).</param>
+    /// <param name="image">An image id or reference the daemon has.</param>
+    /// <param name="workDirectory">Where the blobs are kept.</param>
+    /// <param name="cancellation">Stops the transfer.</param>
     /// <exception cref="DtvException">DTV3144 when the daemon's archive is not readable.</exception>
-    public static async Task<PushImage> SaveAsync(IDockerClient client, string image,
+    public static async Task<PushImage> SaveAsync(string dockerHost, string image,
         string workDirectory, CancellationToken cancellation)
     {
-        Stream archive;
-        try
+        // The engine's /images/NAME/get endpoint, read with this runtime's HTTP client: the
+        // engine client library's chunked-transfer stream fails part-way through a saved
+        // archive (it reports reading past the end while the archive has more to come).
+        var address = new Uri(DockerConnection.Resolve(dockerHost));
+        using var handler = new SocketsHttpHandler();
+        var baseAddress = new Uri("http://docker/");
+        if (address.Scheme == "unix")
         {
-            archive = await client.Images.SaveImageAsync(image, cancellation)
-                .ConfigureAwait(false);
+            handler.ConnectCallback = async (_, token) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(address.AbsolutePath),
+                        token).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
         }
-        catch (DockerApiException e)
+        else
         {
-            throw new DtvException("DaemonImageSaveFailed", image, e.ResponseBody ?? e.Message);
+            baseAddress = new Uri($"http://{address.Authority}/");
         }
 
+        using var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.GetAsync(
+                new Uri(baseAddress, "images/" + Uri.EscapeDataString(image) + "/get"),
+                HttpCompletionOption.ResponseHeadersRead, cancellation).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new DtvException("DaemonImageSaveFailed", image, e.Message);
+        }
+
+        using var answer = response;
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new DtvException("DaemonImageSaveFailed", image,
+                await response.Content.ReadAsStringAsync(cancellation).ConfigureAwait(false));
+        }
+
+        var archive = await response.Content.ReadAsStreamAsync(cancellation).ConfigureAwait(false);
         await using (archive.ConfigureAwait(false))
         {
             return await ReadAsync(archive, image, workDirectory, cancellation)
@@ -48,12 +93,13 @@ public static class DaemonImageSource
             StringComparer.Ordinal);
         var links = new Dictionary<string, string>(StringComparer.Ordinal);
         byte[]? manifestJson = null;
-        var reader = new TarReader(archive, leaveOpen: true);
-        await using (reader.ConfigureAwait(false))
+        // Read synchronously, as the export does: the engine client's chunked stream fails
+        // when the tar reader's asynchronous path reads on at the archive's end.
+        using (var reader = new TarReader(archive, leaveOpen: true))
         {
-            while (await reader.GetNextEntryAsync(copyData: false, cancellation)
-                .ConfigureAwait(false) is { } entry)
+            while (reader.GetNextEntry(copyData: false) is { } entry)
             {
+                cancellation.ThrowIfCancellationRequested();
                 var name = entry.Name.TrimStart('.', '/');
                 if (entry.EntryType is TarEntryType.SymbolicLink)
                 {
@@ -71,21 +117,17 @@ public static class DaemonImageSource
                 if (name == "manifest.json")
                 {
                     using var buffer = new MemoryStream();
-                    await entry.DataStream.CopyToAsync(buffer, cancellation).ConfigureAwait(false);
+                    entry.DataStream.CopyTo(buffer);
                     manifestJson = buffer.ToArray();
                     continue;
                 }
 
                 var path = Path.Combine(workDirectory, $"blob-{files.Count}");
-                var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write,
-                    FileShare.None, BufferSize, FileOptions.Asynchronous);
-                await using (file.ConfigureAwait(false))
-                {
-                    using var digest = new DigestStream(file);
-                    await entry.DataStream.CopyToAsync(digest, BufferSize, cancellation)
-                        .ConfigureAwait(false);
-                    files[name] = (path, digest.Digest, digest.BytesWritten);
-                }
+                using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write,
+                    FileShare.None, BufferSize);
+                using var digest = new DigestStream(file);
+                entry.DataStream.CopyTo(digest, BufferSize);
+                files[name] = (path, digest.Digest, digest.BytesWritten);
             }
         }
 

@@ -77,14 +77,13 @@ public sealed class PushImageTask : AsyncTask
         var work = Directory.CreateTempSubdirectory("dtv-push-").FullName;
         try
         {
-            PushImage image;
-            using (var docker = await DockerConnection.OpenAsync(DockerHost, cancellation)
-                .ConfigureAwait(false))
+            // The daemon must answer before anything else is tried.
+            using (await DockerConnection.OpenAsync(DockerHost, cancellation).ConfigureAwait(false))
             {
-                image = await DaemonImageSource.SaveAsync(docker, Image, work, cancellation)
-                    .ConfigureAwait(false);
             }
 
+            var image = await DaemonImageSource.SaveAsync(DockerHost, Image, work, cancellation)
+                .ConfigureAwait(false);
             var credential = await Credentials.FindAsync(registry.Host, cancellation)
                 .ConfigureAwait(false);
             using var client = new RegistryClient(registry, credential, Handler);

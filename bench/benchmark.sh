@@ -13,10 +13,15 @@
 #   (f) arm64:      a cold publish for linux-arm64 on this amd64 machine, against plain
 #                   `debootstrap --foreign` with its second stage, and against
 #                   `mmdebstrap --arch=arm64`, all three running arm64 programs under QEMU
-# Times are wall-clock seconds from bash's `time`; (b) and (c) take the median of a few runs.
+#   (g) registry:   against a docker-registry of its own on 127.0.0.1: a publish that bootstraps
+#                   and pushes the base to a cache registry, then one with an empty cache that
+#                   takes the base from there (the time a cache hit saves); and a warm publish
+#                   that pushes the app image (ContainerRegistry) against a plain publish
+# Times are wall-clock seconds from bash's `time`; (b), (c) and (g) take the median of a few runs.
 # BENCH_TIMES=0 skips (a) to (d), BENCH_SIZES=0 skips (e); (e) alone takes about half an hour
 # (four bootstraps and 26 publishes, seven of them Native AOT). BENCH_ARM64=0 skips (f), which
-# takes about ten minutes and runs only on amd64.
+# takes about ten minutes and runs only on amd64. BENCH_REGISTRY=0 skips (g) (a bootstrap and
+# 2 + 2 x BENCH_RUNS publishes; needs the docker-registry package).
 # Run as root. Everything it makes (temporary folders, images) is removed at the end.
 set -euo pipefail
 
@@ -29,6 +34,7 @@ runs="${BENCH_RUNS:-3}"
 times="${BENCH_TIMES:-1}"
 sizes="${BENCH_SIZES:-1}"
 arm64="${BENCH_ARM64:-1}"
+registry="${BENCH_REGISTRY:-1}"
 repository="dtv-bench-consoleapp"
 size_repository="dtv-bench-size"
 
@@ -60,6 +66,7 @@ remove_images() {
   references="$(docker images --format '{{.Repository}}:{{.Tag}}' \
     --filter "reference=$repository" --filter "reference=$repository-base" \
     --filter "reference=$size_repository-*" --filter "reference=$repository-arm64*" \
+    --filter "reference=$repository-reg*" \
     2>/dev/null || true)"
   # shellcheck disable=SC2086 # one reference a word
   docker rmi -f $references "${app_image_ids[@]}" >/dev/null 2>&1 || true
@@ -300,6 +307,82 @@ if [[ "$arm64" -eq 1 ]]; then
     sed 's/^DockerToVms: /  /' || true)"
 fi
 
+# (g) A registry of the script's own, on a free loopback port, its storage in the work folder.
+# The base goes to it from a cold publish, and comes back to a publish with an empty cache
+# whose base image was removed from Docker; then warm publishes that push the app image are
+# timed against plain publishes, alternating.
+if [[ "$registry" -eq 1 && ! -x /usr/bin/docker-registry ]]; then
+  dtv_log "(g) skipped: docker-registry is not installed"
+  registry=0
+fi
+
+if [[ "$registry" -eq 1 ]]; then
+  registry_port=""
+  for candidate in $(shuf -i 20000-60000 -n 20); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+      registry_port="$candidate"
+      break
+    fi
+  done
+  registry_host="127.0.0.1:$registry_port"
+  mkdir -p "$work/registry"
+  cat >"$work/registry/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $work/registry/data
+http:
+  addr: $registry_host
+YAML
+  docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
+  registry_pid=$!
+  stop_registry() {
+    kill "$registry_pid" 2>/dev/null || true
+    wait "$registry_pid" 2>/dev/null || true
+  }
+  dtv_at_exit stop_registry
+  for _ in $(seq 50); do
+    curl -fs "http://$registry_host/v2/" >/dev/null && break
+    sleep 0.2
+  done
+
+  registry_args=("${common[@]}" -p:BuildBaseImage=true -p:BaseImageSuite="$suite"
+    -p:BaseImageMirror="$mirror" -p:ContainerRepository="$repository-reg"
+    -p:BaseImageCacheRegistry="$registry_host/dtv-cache")
+  dtv_log "(g) cold publish that bootstraps and pushes the base to the cache registry"
+  registry_cold="$(measure registry-cold dotnet publish "$project" "${registry_args[@]}" \
+    -p:BaseImageCacheDirectory="$work/cache-reg-a" -v:n)"
+  # shellcheck disable=SC2046 # one id a word
+  docker rmi -f $(docker images -q --filter "reference=$repository-reg*" | sort -u) \
+    >/dev/null 2>&1 || true
+  dtv_log "(g) publish with an empty cache and no base in Docker: the base from the registry"
+  registry_hit="$(measure registry-hit dotnet publish "$project" "${registry_args[@]}" \
+    -p:BaseImageCacheDirectory="$work/cache-reg-b" -v:n)"
+  grep -q 'from the cache registry' "$work/logs/registry-hit.log" ||
+    dtv_fail "(g) the second publish did not take the base from the registry"
+  registry_saved="$(awk -v a="$registry_cold" -v b="$registry_hit" 'BEGIN { printf "%.1f", a - b }')"
+  registry_hit_stage="$(grep -ho 'base from the cache registry took [0-9.]* s' \
+    "$work/logs/registry-hit.log" | grep -o '[0-9.]* s' || true)"
+  registry_bootstrap_stage="$(grep -ho 'bootstrap took [0-9.]* s' \
+    "$work/logs/registry-cold.log" | grep -o '[0-9.]* s' || true)"
+
+  push_plain=() push_dtv=()
+  for ((i = 1; i <= runs; i++)); do
+    dtv_log "(g) warm publish with a push, run $i of $runs"
+    edit_source "registry plain $i"
+    push_plain+=("$(measure "push-plain-$i" dotnet publish "$project" "${plain_args[@]}")")
+    edit_source "registry push $i"
+    push_dtv+=("$(measure "push-dtv-$i" dotnet publish "$project" "${registry_args[@]}" \
+      -p:BaseImageCacheDirectory="$work/cache-reg-b" -p:ContainerRegistry="$registry_host")")
+  done
+  median_push_plain="$(median "${push_plain[@]}")"
+  median_push_dtv="$(median "${push_dtv[@]}")"
+  push_line="$(grep -ho "pushed $registry_host/$repository-reg:latest.*" \
+    "$work/logs/push-dtv-$runs.log" | tail -n 1 || true)"
+fi
+
 # Leave nothing behind before the report, so the report is the last thing printed.
 dtv_cleanup
 
@@ -382,5 +465,22 @@ if [[ "$arm64" -eq 1 ]]; then
   if [[ -n "$arm64_stages" ]]; then
     printf '    stages of that publish:\n'
     printf '%s\n' "$arm64_stages" | sed 's/^ */      /'
+  fi
+fi
+
+if [[ "$registry" -eq 1 ]]; then
+  heading "(g) base from a cache registry" seconds
+  row "cold publish: bootstrap + push of the base" "$registry_cold" 1.00 "(reference)"
+  row "empty cache, base from the registry" "$registry_hit" \
+    "$(ratio "$registry_hit" "$registry_cold")" "saves $registry_saved s"
+  printf '    (bootstrap stage %s; base from the registry %s)\n' \
+    "${registry_bootstrap_stage:-n/a}" "${registry_hit_stage:-n/a}"
+
+  heading '(g) warm publish with a push' 'median s'
+  row "dotnet publish --self-contained" "$median_push_plain" 1.00 "(reference)"
+  row "publish + push to ContainerRegistry" "$median_push_dtv" \
+    "$(ratio "$median_push_dtv" "$median_push_plain")"
+  if [[ -n "$push_line" ]]; then
+    printf '    last push: %s\n' "$push_line"
   fi
 fi

@@ -33,6 +33,9 @@ DTV_REQUIRED_PACKAGES=(
   "lld:ld.lld"
   # setcap marks a file with a capability in the tests that check layers keep them.
   "libcap2-bin:setcap"
+  # A registry the tests and the benchmark start on loopback; htpasswd for its login test.
+  "docker-registry:/usr/bin/docker-registry"
+  "apache2-utils:htpasswd"
 )
 
 DTV_DOCKER_START_TIMEOUT="${DTV_DOCKER_START_TIMEOUT:-60}"

@@ -55,10 +55,12 @@ public sealed class RegistryClient : IDisposable
         using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Head,
             Url($"blobs/{digest}")), "checking a blob", Access.Push, cancellation)
             .ConfigureAwait(false);
-        return response.StatusCode == HttpStatusCode.OK
-            || (response.StatusCode != HttpStatusCode.NotFound
-                ? throw await FailureAsync(response, "checking a blob").ConfigureAwait(false)
-                : false);
+        return response.StatusCode switch
+        {
+            HttpStatusCode.OK => true,
+            HttpStatusCode.NotFound => false,
+            _ => throw await FailureAsync(response, "checking a blob").ConfigureAwait(false),
+        };
     }
 
     /// <summary>

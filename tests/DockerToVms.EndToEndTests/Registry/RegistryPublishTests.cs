@@ -9,7 +9,8 @@ namespace DockerToVms.EndToEndTests.Registry;
 /// Two machines sharing bases through a registry, played by two projects with two empty
 /// caches against a registry of the test's own: the first bootstraps, pushes the base and
 /// pushes its app image (ContainerRegistry); the second, with no base in its cache nor in
-/// Docker, takes it from the registry instead of bootstrapping.
+/// Docker, takes it from the registry instead of bootstrapping. (A failed push leaving the
+/// image in Docker is shown by the integration tests, which need no bootstrap for it.)
 /// </summary>
 [TestClass]
 public sealed class RegistryPublishTests
@@ -81,20 +82,6 @@ public sealed class RegistryPublishTests
             TestContext.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"cold publish with a bootstrap and pushes: {cold.TotalSeconds:0} s; " +
                 $"publish with the base from the registry: {warmFromRegistry.TotalSeconds:0} s"));
-
-            // A push that fails leaves the image in Docker as it was.
-            var imageId = await second.InspectAsync(second.Repository, "{{.Id}}");
-            string unreachable;
-            await using (var stopped = await LocalRegistry.StartAsync())
-            {
-                unreachable = stopped.Host;
-            }
-
-            var failed = await second.PublishAsync([.. settings,
-                $"-p:BaseImageCacheDirectory={secondCache}", $"-p:ContainerRegistry={unreachable}"]);
-            Assert.AreNotEqual(0, failed.ExitCode, failed.Tail);
-            CollectionAssert.Contains(failed.ErrorCodes.ToList(), "DTV3130", failed.Tail);
-            Assert.AreEqual(imageId, await second.InspectAsync(second.Repository, "{{.Id}}"));
         }
         finally
         {

@@ -36,7 +36,8 @@ public static class DaemonImageSource
         {
             handler.ConnectCallback = async (_, token) =>
             {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream,
+                    ProtocolType.Unspecified);
                 try
                 {
                     await socket.ConnectAsync(new UnixDomainSocketEndPoint(address.AbsolutePath),

@@ -31,7 +31,8 @@ public static class RegistryBaseCache
     public const string TrimRemovedLabel = "dev.dockertovms.base.trim-removed";
 
     private const string TrimRecordFileName = "trim-removed.txt";
-    private const string SearchPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    private const string SearchPath =
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     private const int BufferSize = 1 << 16;
 
     /// <summary>The tag of a recipe's base: the recipe digest itself.</summary>

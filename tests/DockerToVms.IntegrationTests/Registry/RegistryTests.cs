@@ -153,8 +153,10 @@ public sealed class RegistryTests
 
         Assert.IsTrue(pull.Found, pullEngine.Log);
         var copy = Path.Combine(new RootfsCache(second).EntryFor(Digest), "rootfs");
-        Assert.AreEqual("ID=debian\n", await File.ReadAllTextAsync(Path.Combine(copy, "etc/os-release")));
-        Assert.AreEqual((UnixFileMode)0b111_101_101, File.GetUnixFileMode(Path.Combine(copy, "usr/bin/tool")));
+        Assert.AreEqual("ID=debian\n",
+            await File.ReadAllTextAsync(Path.Combine(copy, "etc/os-release")));
+        Assert.AreEqual((UnixFileMode)0b111_101_101,
+            File.GetUnixFileMode(Path.Combine(copy, "usr/bin/tool")));
         Assert.AreEqual("usr/bin", new FileInfo(Path.Combine(copy, "bin")).LinkTarget);
     }
 

@@ -47,8 +47,15 @@ public sealed class RegistryBaseCacheTaskTests : IDisposable
         await using (var file = File.Create(layerPath))
         {
             await using var tar = new TarWriter(file, TarEntryFormat.Pax);
-            await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, "./") { Mode = (UnixFileMode)0b111_101_101 });
-            await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, "./etc/") { Mode = (UnixFileMode)0b111_101_101 });
+            const UnixFileMode directory = (UnixFileMode)0b111_101_101;
+            await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, "./")
+            {
+                Mode = directory,
+            });
+            await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, "./etc/")
+            {
+                Mode = directory,
+            });
             await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, "./etc/hostname")
             {
                 Mode = (UnixFileMode)0b110_100_100,

@@ -57,7 +57,8 @@ public sealed class RegistryReferenceTests
     [DataRow("127.0.0.1:5000")]
     [DataRow("127.0.0.1:5000/")]
     public void A_cache_location_needs_a_repository(string value) =>
-        Assert.AreEqual("DTV9065", Code(() => RegistryReference.Parse(value, "BaseImageCacheRegistry")));
+        Assert.AreEqual("DTV9065",
+            Code(() => RegistryReference.Parse(value, "BaseImageCacheRegistry")));
 
     [TestMethod]
     public void A_cache_location_splits_into_registry_and_repository()

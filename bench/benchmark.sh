@@ -470,7 +470,7 @@ fi
 
 if [[ "$registry" -eq 1 ]]; then
   heading "(g) base from a cache registry" seconds
-  row "cold publish: bootstrap + push of the base" "$registry_cold" 1.00 "(reference)"
+  row "cold: bootstrap + push of the base" "$registry_cold" 1.00 "(reference)"
   row "empty cache, base from the registry" "$registry_hit" \
     "$(ratio "$registry_hit" "$registry_cold")" "saves $registry_saved s"
   printf '    (bootstrap stage %s; base from the registry %s)\n' \

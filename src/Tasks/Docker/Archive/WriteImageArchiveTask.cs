@@ -62,6 +62,12 @@ public sealed class WriteImageArchiveTask : ImageSettingsTask
     /// <summary>Where base layers are kept between builds; empty to keep none.</summary>
     public string LayerCacheDirectory { get; set; } = string.Empty;
 
+    /// <summary>
+    /// BaseImageCheck items: they run in a container, so with the image in an archive they
+    /// are not run, and a warning says so.
+    /// </summary>
+    public ITaskItem[] SkippedChecks { get; set; } = [];
+
     /// <summary>The archive written.</summary>
     [Output]
     public string ArchivePath { get; private set; } = string.Empty;
@@ -90,6 +96,11 @@ public sealed class WriteImageArchiveTask : ImageSettingsTask
         if (!Directory.Exists(BaseRootDirectory))
         {
             throw new DtvException("RootfsMissing", BaseRootDirectory);
+        }
+
+        if (SkippedChecks.Length > 0)
+        {
+            Log.LogWarningWithCodeFromResources("ChecksNeedDaemon", SkippedChecks.Length);
         }
 
         var output = ArchiveOutput.Resolve(ArchiveOutputPath, settings.Repository);

@@ -9,10 +9,10 @@ namespace DockerToVms.Tasks.Docker.Archive;
 /// machine: owners are numeric only (no user or group names), times are whole seconds and
 /// never later than <see cref="LatestTime"/> when one is given, and nothing else of the
 /// machine or the process goes in. Entries are GNU-format headers, which carry long names
-/// and large ids without extended headers. An entry with file capabilities gets a POSIX
-/// extended header (<c>SCHILY.xattr.security.capability</c>), written here rather than by
-/// <see cref="TarWriter"/>, whose extended headers are named after the writing process's id
-/// and carry fractional times.
+/// and large ids without extended headers. An entry with file capabilities is a ustar entry
+/// after a POSIX extended header (<c>SCHILY.xattr.security.capability</c>), written here
+/// rather than by <see cref="TarWriter"/>, whose extended headers are named after the
+/// writing process's id and carry fractional times.
 /// </summary>
 public sealed class LayerTarWriter : IDisposable
 {
@@ -129,15 +129,61 @@ public sealed class LayerTarWriter : IDisposable
 
     private void Write(GnuTarEntry entry, byte[]? capabilities)
     {
-        if (capabilities is { Length: > 0 })
+        if (capabilities is not { Length: > 0 })
         {
-            _output.Flush();
-            WriteExtendedHeader(entry.Name, entry.ModificationTime,
-                [new(AttributePrefix + FileStatus.CapabilityAttribute, capabilities)]);
+            _writer.WriteEntry(entry);
+            Count++;
+            return;
         }
 
-        _writer.WriteEntry(entry);
+        // Readers merge an extended header into a ustar entry after it (a GNU one is read as
+        // GNU, attributes dropped), so such an entry is written as ustar. A name too long for
+        // ustar goes into the extended header, which readers take over the header's own.
+        var records = new List<KeyValuePair<string, byte[]>>
+        {
+            new(AttributePrefix + FileStatus.CapabilityAttribute, capabilities),
+        };
+        var name = entry.Name;
+        if (!FitsUstar(name))
+        {
+            records.Insert(0, new("path", Encoding.UTF8.GetBytes(name)));
+            name = "PaxPath";
+        }
+
+        _output.Flush();
+        WriteExtendedHeader(entry.Name, entry.ModificationTime, records);
+        _writer.WriteEntry(new UstarTarEntry(entry.EntryType, name)
+        {
+            Mode = entry.Mode,
+            Uid = entry.Uid,
+            Gid = entry.Gid,
+            UserName = string.Empty,
+            GroupName = string.Empty,
+            ModificationTime = entry.ModificationTime,
+            DataStream = entry.DataStream,
+        });
         Count++;
+    }
+
+    // Ustar holds a name of up to 100 bytes, or one it can split at a '/' into a prefix of
+    // up to 155 bytes and a rest of up to 100.
+    private static bool FitsUstar(string name)
+    {
+        var bytes = Encoding.UTF8.GetBytes(name);
+        if (bytes.Length <= 100)
+        {
+            return true;
+        }
+
+        for (var i = bytes.Length - 1; i > 0; i--)
+        {
+            if (bytes[i] == (byte)'/' && i <= 155 && bytes.Length - i - 1 <= 100)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // A POSIX extended header ('x') for the entry that follows: a ustar header block named

@@ -46,24 +46,22 @@ public static class LayerWriter
             throw new DtvException("RootfsMissing", rootDirectory);
         }
 
+        // The buffer gathers the many small header writes; it is flushed, not disposed,
+        // since disposing it would close the streams under it.
         using var digest = new DigestStream(destination);
         var buffered = new BufferedStream(digest, BufferSize);
-        await using (buffered.ConfigureAwait(false))
+        try
         {
-            try
-            {
-                await System.Threading.Tasks.Task.Run(() => Write(root, buffered,
-                    latestTime ?? LayerTarWriter.EpochFromEnvironment(), cancellation),
-                    cancellation).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new DtvException("LayerWriteFailed", rootDirectory, e.Message);
-            }
-
-            await buffered.FlushAsync(cancellation).ConfigureAwait(false);
+            await System.Threading.Tasks.Task.Run(() => Write(root, buffered,
+                latestTime ?? LayerTarWriter.EpochFromEnvironment(), cancellation),
+                cancellation).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DtvException("LayerWriteFailed", rootDirectory, e.Message);
         }
 
+        await buffered.FlushAsync(cancellation).ConfigureAwait(false);
         await digest.FlushAsync(cancellation).ConfigureAwait(false);
         return new LayerDigest(digest.Digest, digest.BytesWritten);
     }

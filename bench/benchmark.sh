@@ -34,7 +34,8 @@ times="${BENCH_TIMES:-1}"
 sizes="${BENCH_SIZES:-1}"
 arm64="${BENCH_ARM64:-1}"
 archive="${BENCH_ARCHIVE:-1}"
-repository="dtv-bench-consoleapp"
+# Another name keeps two benchmarks on one machine from removing each other's images.
+repository="${BENCH_REPOSITORY:-dtv-bench-consoleapp}"
 size_repository="dtv-bench-size"
 
 # Published (uncompressed, as `docker images` shows them) sizes of the reference images.

@@ -33,6 +33,8 @@ DTV_REQUIRED_PACKAGES=(
   "lld:ld.lld"
   # setcap marks a file with a capability in the tests that check layers keep them.
   "libcap2-bin:setcap"
+  # skopeo reads the image archives a publish writes without a daemon, in the tests.
+  "skopeo:skopeo"
 )
 
 DTV_DOCKER_START_TIMEOUT="${DTV_DOCKER_START_TIMEOUT:-60}"

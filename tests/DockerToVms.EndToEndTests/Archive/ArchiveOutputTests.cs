@@ -6,7 +6,8 @@ namespace DockerToVms.EndToEndTests.Archive;
 
 /// <summary>
 /// Publishing on a machine where no Docker daemon answers (DOCKER_HOST names a socket nobody
-/// listens on): the image goes to an archive that the real daemon then loads and runs; and
+/// listens on): the image goes to an archive that skopeo reads and the real daemon then loads
+/// and runs; and
 /// two publishes from two empty caches give the same archive, byte for byte.
 /// </summary>
 [TestClass]
@@ -39,6 +40,12 @@ public sealed partial class ArchiveOutputTests
             Assert.IsTrue(File.Exists(archive), publish.Tail);
             Assert.IsEmpty(Directory.GetFiles(Path.GetDirectoryName(archive)!, "*.tmp"),
                 "no temporary file is left beside the archive");
+
+            // skopeo reads the same file as an OCI archive, without any daemon.
+            var skopeo = await Shell.RunAsync(project.Directory, "skopeo", "inspect", "--config",
+                "oci-archive:" + archive);
+            Assert.AreEqual(0, skopeo.ExitCode, skopeo.Tail);
+            StringAssert.Contains(skopeo.Output, "\"architecture\": \"amd64\"", skopeo.Tail);
 
             var load = await Shell.RunAsync(project.Directory, "docker", "load", "-i", archive);
             Assert.AreEqual(0, load.ExitCode, load.Tail);

@@ -17,11 +17,15 @@
 #                   and pushes the base to a cache registry, then one with an empty cache that
 #                   takes the base from there (the time a cache hit saves); and a warm publish
 #                   that pushes the app image (ContainerRegistry) against a plain publish
-# Times are wall-clock seconds from bash's `time`; (b), (c) and (g) take the median of a few runs.
-# BENCH_TIMES=0 skips (a) to (d), BENCH_SIZES=0 skips (e); (e) alone takes about half an hour
-# (four bootstraps and 26 publishes, seven of them Native AOT). BENCH_ARM64=0 skips (f), which
-# takes about ten minutes and runs only on amd64. BENCH_REGISTRY=0 skips (g) (a bootstrap and
-# 2 + 2 x BENCH_RUNS publishes; needs the docker-registry package).
+#   (h) archive:    publish after a source edit, base cached, to an image archive
+#                   (ContainerArchiveOutputPath, no daemon involved) vs a plain
+#                   self-contained publish; and whether two of them give the same manifest
+# Times are wall-clock seconds from bash's `time`; (b), (c), (g) and (h) take the median of a few
+# runs. BENCH_TIMES=0 skips (a) to (d), BENCH_SIZES=0 skips (e); (e) alone takes about half an
+# hour (four bootstraps and 26 publishes, seven of them Native AOT). BENCH_ARM64=0 skips (f),
+# which takes about ten minutes and runs only on amd64. BENCH_REGISTRY=0 skips (g) (a bootstrap
+# and 2 + 2 x BENCH_RUNS publishes; needs the docker-registry package). BENCH_ARCHIVE=0 skips
+# (h), which takes a minute or two once the base is cached.
 # Run as root. Everything it makes (temporary folders, images) is removed at the end.
 set -euo pipefail
 
@@ -35,7 +39,9 @@ times="${BENCH_TIMES:-1}"
 sizes="${BENCH_SIZES:-1}"
 arm64="${BENCH_ARM64:-1}"
 registry="${BENCH_REGISTRY:-1}"
-repository="dtv-bench-consoleapp"
+archive="${BENCH_ARCHIVE:-1}"
+# Another name keeps two benchmarks on one machine from removing each other's images.
+repository="${BENCH_REPOSITORY:-dtv-bench-consoleapp}"
 size_repository="dtv-bench-size"
 
 # Published (uncompressed, as `docker images` shows them) sizes of the reference images.
@@ -383,6 +389,33 @@ YAML
     "$work/logs/push-dtv-$runs.log" | tail -n 1 || true)"
 fi
 
+# (h) The same warm publish, to an archive: the daemon is not asked. The first publish (not
+# timed) fills the cache when (a) did not, and keeps the base's layer; the rest write the
+# app's layer and the archive. SOURCE_DATE_EPOCH is fixed, so unchanged sources give
+# unchanged digests.
+if [[ "$archive" -eq 1 ]]; then
+  archive_args=("${dtv_args[@]}" -p:ContainerArchiveOutputPath="$work/archive/app.tar.gz"
+    -p:SOURCE_DATE_EPOCH=1735689600)
+  dtv_log "(h) first publish to an archive (not timed)"
+  measure archive-first dotnet publish "$project" "${archive_args[@]}" >/dev/null
+  archive_plain=() archive_dtv=()
+  for ((i = 1; i <= runs; i++)); do
+    dtv_log "(h) run $i of $runs"
+    edit_source "archive plain $i"
+    archive_plain+=("$(measure "archive-plain-$i" dotnet publish "$project" "${plain_args[@]}")")
+    edit_source "archive dtv $i"
+    archive_dtv+=("$(measure "archive-dtv-$i" dotnet publish "$project" "${archive_args[@]}")")
+  done
+  median_archive_plain="$(median "${archive_plain[@]}")"
+  median_archive_dtv="$(median "${archive_dtv[@]}")"
+  archive_mb="$(megabytes "$(stat -c %s "$work/archive/app.tar.gz")")"
+  measure archive-again dotnet publish "$project" "${archive_args[@]}" >/dev/null
+  manifests="$(grep -ho '(manifest sha256:[0-9a-f]*)' "$work/logs/archive-dtv-$runs.log" \
+    "$work/logs/archive-again.log" | sort -u | wc -l)"
+  archive_same="no"
+  [[ "$manifests" -eq 1 ]] && archive_same="yes"
+fi
+
 # Leave nothing behind before the report, so the report is the last thing printed.
 dtv_cleanup
 
@@ -483,4 +516,13 @@ if [[ "$registry" -eq 1 ]]; then
   if [[ -n "$push_line" ]]; then
     printf '    last push: %s\n' "$push_line"
   fi
+fi
+
+if [[ "$archive" -eq 1 ]]; then
+  heading '(h) warm publish to an archive, base cached' 'median s'
+  row "dotnet publish --self-contained" "$median_archive_plain" 1.00 "(reference)"
+  row "publish -p:ContainerArchiveOutputPath" "$median_archive_dtv" \
+    "$(ratio "$median_archive_dtv" "$median_archive_plain")"
+  row "archive size, MB (gzip)" "$archive_mb"
+  row "same manifest when republished unchanged" "$archive_same"
 fi

@@ -36,6 +36,8 @@ DTV_REQUIRED_PACKAGES=(
   # A registry the tests and the benchmark start on loopback; htpasswd for its login test.
   "docker-registry:/usr/bin/docker-registry"
   "apache2-utils:htpasswd"
+  # skopeo reads the image archives a publish writes without a daemon, in the tests.
+  "skopeo:skopeo"
 )
 
 DTV_DOCKER_START_TIMEOUT="${DTV_DOCKER_START_TIMEOUT:-60}"

@@ -52,11 +52,14 @@ public sealed class BadInputTests
         AssertFailedWith(publish, "DTV1002");
     }
 
+    // Without a daemon a publish writes an archive instead (see Archive/ArchiveOutputTests);
+    // a base taken from an image needs one all the same.
     [TestMethod]
-    public async Task No_docker_daemon_is_reported_before_any_slow_step()
+    public async Task No_docker_daemon_for_a_base_from_an_image_is_reported_before_any_slow_step()
     {
         var publish = await s_project!.PublishAsync(
-            "-p:DockerHost=unix:///tmp/dtv-e2e-no-daemon.sock");
+            "-p:DockerHost=unix:///tmp/dtv-e2e-no-daemon.sock",
+            "-p:BaseImageFrom=debian:trixie-slim");
 
         AssertFailedWith(publish, "DTV3001");
         Assert.IsFalse(publish.Output.Contains("debootstrap", StringComparison.Ordinal),

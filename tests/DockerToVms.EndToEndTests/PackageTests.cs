@@ -13,6 +13,7 @@ public sealed class PackageTests
         "README.md",
         "Sdk/Sdk.props",
         "Sdk/Sdk.targets",
+        "build/DockerToVms.Archive.targets",
         "build/DockerToVms.Registry.targets",
         "build/DockerToVms.Sdk.props",
         "build/DockerToVms.Sdk.targets",

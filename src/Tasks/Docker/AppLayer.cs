@@ -1,4 +1,3 @@
-using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -77,81 +76,48 @@ public sealed class AppLayer
     }
 
     /// <summary>Writes the layer as a tar archive to the stream.</summary>
-    public void WriteTo(Stream output)
+    /// <param name="output">Where the tar goes.</param>
+    /// <param name="latestTime">The latest time an entry may carry; by default the one
+    /// SOURCE_DATE_EPOCH names, if any.</param>
+    public void WriteTo(Stream output, DateTimeOffset? latestTime = null)
     {
-        using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        // Numeric root ownership and no account names: nothing of the build machine's
+        // accounts reaches the image. Times are kept (web servers derive cache headers from
+        // them), clamped to SOURCE_DATE_EPOCH when it is set.
+        using var writer = new Archive.LayerTarWriter(output,
+            latestTime ?? Archive.LayerTarWriter.EpochFromEnvironment());
         var prefix = string.Empty;
         foreach (var part in _workingDirectory.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
             prefix += part + "/";
-            writer.WriteEntry(Directory(prefix, Executable, DateTimeOffset.UnixEpoch));
+            writer.AddDirectory(prefix, Executable, 0, 0, DateTimeOffset.UnixEpoch);
         }
 
-        foreach (var entry in _entries)
+        // Every entry in name order, the extra files among the app's own.
+        var entries = _entries.Select(e => (Name: prefix + RelativeName(e), Entry: e,
+                Destination: (string?)null))
+            .Concat(_extraFiles.Select(f => (Name: f.Value.TrimStart('/'),
+                Entry: (FileSystemInfo)new FileInfo(f.Key), Destination: (string?)f.Value)))
+            .OrderBy(e => e.Entry is DirectoryInfo && e.Destination is null
+                ? e.Name + "/" : e.Name, StringComparer.Ordinal);
+        foreach (var (name, entry, destination) in entries)
         {
-            var name = prefix + RelativeName(entry);
-            if (entry.LinkTarget is { } link)
+            var time = new DateTimeOffset(entry.LastWriteTimeUtc, TimeSpan.Zero);
+            if (destination is null && entry.LinkTarget is { } link)
             {
-                writer.WriteEntry(Owned(new PaxTarEntry(TarEntryType.SymbolicLink, name)
-                {
-                    LinkName = link,
-                    Mode = Executable,
-                }, entry));
+                writer.AddSymbolicLink(name, link, 0, 0, time);
             }
-            else if (entry is DirectoryInfo)
+            else if (destination is null && entry is DirectoryInfo)
             {
-                writer.WriteEntry(Directory(name + "/", Executable, TimeOf(entry)));
+                writer.AddDirectory(name, Executable, 0, 0, time);
             }
             else
             {
                 using var content = ((FileInfo)entry).OpenRead();
-                writer.WriteEntry(Owned(new PaxTarEntry(TarEntryType.RegularFile, name)
-                {
-                    Mode = ModeOf(entry),
-                    DataStream = content,
-                }, entry));
+                writer.AddFile(name, destination is null ? ModeOf(entry) : Readable, 0, 0,
+                    time, content);
             }
         }
-
-        foreach (var (source, destination) in _extraFiles)
-        {
-            using var content = File.OpenRead(source);
-            writer.WriteEntry(Owned(new PaxTarEntry(TarEntryType.RegularFile,
-                destination.TrimStart('/'))
-            {
-                Mode = Readable,
-                DataStream = content,
-            }, new FileInfo(source)));
-        }
-    }
-
-    private static PaxTarEntry Directory(string name, UnixFileMode mode, DateTimeOffset time) =>
-        Owned(new PaxTarEntry(TarEntryType.Directory, name) { Mode = mode }, time);
-
-    private static PaxTarEntry Owned(PaxTarEntry entry, FileSystemInfo source) =>
-        Owned(entry, TimeOf(source));
-
-    // Numeric root ownership and no account names: nothing of the build machine's accounts
-    // reaches the image. Times are kept, since web servers derive cache headers from them.
-    private static PaxTarEntry Owned(PaxTarEntry entry, DateTimeOffset time)
-    {
-        entry.Uid = 0;
-        entry.Gid = 0;
-        entry.UserName = string.Empty;
-        entry.GroupName = string.Empty;
-        entry.ModificationTime = time;
-        return entry;
-    }
-
-    // SOURCE_DATE_EPOCH, when set, is the latest time any file may carry.
-    private static DateTimeOffset TimeOf(FileSystemInfo entry)
-    {
-        var time = new DateTimeOffset(entry.LastWriteTimeUtc, TimeSpan.Zero);
-        var epoch = System.Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH");
-        return long.TryParse(epoch, out var seconds)
-            && DateTimeOffset.FromUnixTimeSeconds(seconds) is var limit && time > limit
-                ? limit
-                : time;
     }
 
     private static UnixFileMode ModeOf(FileSystemInfo entry) =>

@@ -94,11 +94,6 @@ public sealed class DockerImportTask : AsyncTask
             throw new DtvException("RootfsMissing", RootDirectory);
         }
 
-        if (GetRunner().Find("tar") is null)
-        {
-            throw new DtvException("TarMissing");
-        }
-
         var clock = Stopwatch.StartNew();
         ImageId = await ImportAsync(client, reference, platform, cancellation)
             .ConfigureAwait(false);
@@ -144,7 +139,7 @@ public sealed class DockerImportTask : AsyncTask
         var work = Directory.CreateTempSubdirectory("dtv-image-").FullName;
         try
         {
-            var layer = await LayerWriter.WriteFileAsync(GetRunner(), RootDirectory,
+            var layer = await LayerWriter.WriteFileAsync(RootDirectory,
                 Path.Combine(work, "layer.tar"), cancellation).ConfigureAwait(false);
             var archive = new ImageArchive(CreateConfig(layer, reference, platform), [layer],
                 [reference]);

@@ -6,7 +6,8 @@ namespace DockerToVms.Tasks.Execution;
 /// <summary>
 /// Checks, before any slow step starts, that this machine can build the base image: root,
 /// the tools the steps run, and a Docker daemon that answers. A missing piece fails the build
-/// at once with what to install or start.
+/// at once with what to install or start; a missing daemon only when the build needs one,
+/// since without it the image goes to an archive.
 /// </summary>
 public sealed class CheckBuildHostTask : AsyncTask
 {
@@ -16,9 +17,22 @@ public sealed class CheckBuildHostTask : AsyncTask
     /// <summary>The daemon's address; empty for DOCKER_HOST or the local socket.</summary>
     public string DockerHost { get; set; } = string.Empty;
 
+    /// <summary>
+    /// Whether the build cannot go on without a daemon (a base from an existing image). When
+    /// false, a daemon that does not answer only means the image goes to an archive.
+    /// </summary>
+    public bool RequireDaemon { get; set; } = true;
+
+    /// <summary>Whether the image goes to an archive anyway, so no daemon is asked.</summary>
+    public bool ArchiveRequested { get; set; }
+
     /// <summary>The daemon address that was checked.</summary>
     [Output]
     public string ResolvedDockerHost { get; private set; } = string.Empty;
+
+    /// <summary>Whether a daemon answered (false when none was asked).</summary>
+    [Output]
+    public bool DaemonAvailable { get; private set; }
 
     /// <inheritdoc />
     protected override async System.Threading.Tasks.Task ExecuteAsync(
@@ -52,7 +66,22 @@ public sealed class CheckBuildHostTask : AsyncTask
         }
 
         ResolvedDockerHost = DockerConnection.Resolve(DockerHost);
-        using var client = await DockerConnection.OpenAsync(DockerHost, cancellation)
-            .ConfigureAwait(false);
+        if (ArchiveRequested && !RequireDaemon)
+        {
+            return;
+        }
+
+        try
+        {
+            using var client = await DockerConnection.OpenAsync(DockerHost, cancellation)
+                .ConfigureAwait(false);
+            DaemonAvailable = true;
+        }
+        catch (DtvException e) when (!RequireDaemon && e.Code == "DTV3001")
+        {
+            Log.LogMessageFromResources(MessageImportance.High, "NoDaemonWritingArchive",
+                ResolvedDockerHost);
+            Log.LogMessage(MessageImportance.Low, e.Message);
+        }
     }
 }

@@ -128,13 +128,11 @@ public static class RegistryBaseCache
     /// Packs the cache entry's root filesystem as a layer into the work directory and pushes
     /// it with its configuration under the recipe's digest.
     /// </summary>
-    public static async Task<PushResult> PushAsync(RegistryClient client, IToolRunner runner,
-        string digest, string entryDirectory, string debianArchitecture, string workDirectory,
+    public static async Task<PushResult> PushAsync(RegistryClient client, string digest, string entryDirectory, string debianArchitecture, string workDirectory,
         Action<string, bool> progress, CancellationToken cancellation)
     {
-        var layer = await LayerWriter.WriteFileAsync(runner,
-            Path.Combine(entryDirectory, "rootfs"), Path.Combine(workDirectory, "layer.tar"),
-            cancellation).ConfigureAwait(false);
+        var layer = await LayerWriter.WriteFileAsync(Path.Combine(entryDirectory, "rootfs"),
+            Path.Combine(workDirectory, "layer.tar"), cancellation).ConfigureAwait(false);
         var config = CreateConfig(digest, debianArchitecture, layer.DiffId,
             ReadTrimRecord(entryDirectory));
         var image = new PushImage(

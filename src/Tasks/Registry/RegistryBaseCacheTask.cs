@@ -185,7 +185,7 @@ public sealed class RegistryBaseCacheTask : AsyncTask
             var credential = await Credentials.FindAsync(registry.Host, cancellation)
                 .ConfigureAwait(false);
             using var client = new RegistryClient(registry, credential, Handler);
-            var result = await RegistryBaseCache.PushAsync(client, GetRunner(), Digest,
+            var result = await RegistryBaseCache.PushAsync(client, Digest,
                 cache.EntryFor(Digest), Architecture, work,
                 (digest, present) => Log.LogMessageFromResources(MessageImportance.Normal,
                     present ? "RegistryBlobPresent" : "RegistryBlobUploaded", digest, registry),

@@ -27,6 +27,12 @@ public sealed class TrimRootfsTask : AsyncTask
     /// <summary>Where to record how many bytes the trim removed; empty to record nothing.</summary>
     public string RecordFile { get; set; } = string.Empty;
 
+    /// <summary>
+    /// SOURCE_DATE_EPOCH, seconds since 1970: dates the password changes in /etc/shadow, so
+    /// that bootstraps on different days give the same files. Empty leaves them as they are.
+    /// </summary>
+    public string SourceDateEpoch { get; set; } = string.Empty;
+
     /// <summary>The number of bytes the trim removed.</summary>
     [Output]
     public long RemovedBytes { get; private set; }
@@ -47,7 +53,14 @@ public sealed class TrimRootfsTask : AsyncTask
             PackageIndex.Save(RootDirectory, PackageIndexFile);
         }
 
+        var sourceDate = Docker.Archive.LayerTarWriter.ParseEpoch(SourceDateEpoch.Trim());
+        if (SourceDateEpoch.Trim().Length > 0 && sourceDate is null)
+        {
+            throw new DtvException("SourceDateEpochInvalid", SourceDateEpoch);
+        }
+
         RemovedBytes = RootfsTrimmer.Trim(Path.GetFullPath(RootDirectory), level);
+        RootfsNormaliser.Normalise(Path.GetFullPath(RootDirectory), level, sourceDate);
         if (RecordFile.Length > 0)
         {
             File.WriteAllText(RecordFile,

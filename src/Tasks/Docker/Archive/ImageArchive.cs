@@ -28,6 +28,10 @@ public sealed class ImageArchive
 
     private const string BlobDirectory = "blobs/sha256/";
 
+    // Keys of docker save's manifest.json, capitalised as Docker has always written them.
+    private const string DockerConfigKey = "Config";
+    private const string DockerLayersKey = "Layers";
+
     private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite
         | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
 
@@ -71,6 +75,21 @@ public sealed class ImageArchive
 
     /// <summary>The configuration's JSON, as stored in the archive.</summary>
     public ReadOnlyMemory<byte> ConfigJson => _configJson;
+
+    /// <summary>The configuration the JSON was written from.</summary>
+    public ImageConfig Config => _config;
+
+    /// <summary>The uncompressed layers, bottom first, with their digests and sizes.</summary>
+    public IReadOnlyList<LayerFile> Layers => _layers;
+
+    /// <summary>The <c>repository:tag</c> names the image is loaded under.</summary>
+    public IReadOnlyList<string> References => _references;
+
+    /// <summary>
+    /// The OCI image manifest's JSON, as stored in the archive: the configuration and each
+    /// layer by media type, digest and size. A registry takes it as it is.
+    /// </summary>
+    public ReadOnlyMemory<byte> ManifestJson => _manifestJson;
 
     /// <summary>Writes the archive to the stream.</summary>
     public void WriteTo(Stream output)
@@ -134,7 +153,7 @@ public sealed class ImageArchive
     {
         json.WriteStartArray();
         json.WriteStartObject();
-        json.WriteString("Config", BlobPath(ImageId));
+        json.WriteString(DockerConfigKey, BlobPath(ImageId));
         json.WriteStartArray("RepoTags");
         foreach (var reference in _references)
         {
@@ -142,7 +161,7 @@ public sealed class ImageArchive
         }
 
         json.WriteEndArray();
-        json.WriteStartArray("Layers");
+        json.WriteStartArray(DockerLayersKey);
         foreach (var layer in _layers)
         {
             json.WriteStringValue(BlobPath(layer.DiffId));

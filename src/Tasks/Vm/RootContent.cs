@@ -17,22 +17,30 @@ internal sealed record RootContent(long Entries, long BlockBytes, Guid Seed)
     {
         long entries = 1, bytes = Block;
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var options = new EnumerationOptions
+        var pending = new Stack<string>();
+        pending.Push(directory);
+        while (pending.Count > 0)
         {
-            RecurseSubdirectories = true,
-            AttributesToSkip = 0,
-            IgnoreInaccessible = false,
-        };
-        foreach (var path in Directory.EnumerateFileSystemEntries(directory, "*", options)
-            .Order(StringComparer.Ordinal))
-        {
-            var info = new FileInfo(path);
-            var size = info.LinkTarget is null && !info.Attributes.HasFlag(FileAttributes.Directory)
-                ? info.Length
-                : 0;
-            entries++;
-            bytes += Math.Max(Block, (size + Block - 1) / Block * Block);
-            hash.AppendData(Encoding.UTF8.GetBytes($"{Path.GetRelativePath(directory, path)}\0{size}\n"));
+            var folder = pending.Pop();
+            foreach (var path in Directory.EnumerateFileSystemEntries(folder)
+                .Order(StringComparer.Ordinal))
+            {
+                // A link is counted as a link: it may point anywhere on the build machine
+                // (/var/run -> /run), and following it would count the machine's files.
+                var info = new FileInfo(path);
+                var isLink = info.LinkTarget is not null;
+                var isFolder = !isLink && info.Attributes.HasFlag(FileAttributes.Directory);
+                var size = isLink || isFolder ? 0 : info.Length;
+                if (isFolder)
+                {
+                    pending.Push(path);
+                }
+
+                entries++;
+                bytes += Math.Max(Block, (size + Block - 1) / Block * Block);
+                hash.AppendData(Encoding.UTF8.GetBytes(
+                    $"{Path.GetRelativePath(directory, path)}\0{size}\n"));
+            }
         }
 
         return new RootContent(entries, bytes, new Guid(hash.GetHashAndReset().AsSpan(0, 16)));

@@ -10,6 +10,15 @@ namespace DockerToVms.Tasks.Vm;
 internal sealed record VmImageInputs(string RootDirectory, string KernelPath, string InitrdPath,
     string KernelCommandLine, string InitPath, string Architecture)
 {
+    /// <summary>The inputs with the paths made absolute (tools run in other directories).</summary>
+    public static VmImageInputs Create(string rootDirectory, string kernelPath, string initrdPath,
+        string kernelCommandLine, string initPath, string architecture) =>
+        new(Absolute(rootDirectory), Absolute(kernelPath), Absolute(initrdPath), kernelCommandLine,
+            initPath, architecture);
+
+    private static string Absolute(string path) =>
+        string.IsNullOrWhiteSpace(path) ? string.Empty : Path.GetFullPath(path);
+
     /// <summary>The command line used when none is given: the serial console, few messages.</summary>
     public const string DefaultKernelCommandLine = "console=ttyS0 quiet";
 

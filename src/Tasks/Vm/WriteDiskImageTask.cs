@@ -24,7 +24,9 @@ public sealed class WriteDiskImageTask : AsyncTask
     public string KernelPath { get; set; } = string.Empty;
 
     /// <summary>
-    /// An initramfs of your own that finds, mounts and switches to the root itself. When
+    /// An initramfs of your own that finds, mounts and switches to the root itself (the ext4
+    /// root is labelled "dtvroot", so <c>root=LABEL=dtvroot</c> on the kernel command line
+    /// names it to initramfs tools that read it). When
     /// empty (the default) the image gets a built-in first stage: it loads the modules for
     /// virtio, SCSI, SATA/IDE and NVMe disks and ext4 from the root's /lib/modules, mounts
     /// the ext4 root (found by its UUID) read-write on /, and executes <see cref="InitPath"/>
@@ -63,13 +65,15 @@ public sealed class WriteDiskImageTask : AsyncTask
         CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
-        var inputs = new VmImageInputs(RootDirectory, KernelPath, InitrdPath, KernelCommandLine,
-            InitPath, Architecture);
+        var inputs = VmImageInputs.Create(RootDirectory, KernelPath, InitrdPath,
+            KernelCommandLine, InitPath, Architecture);
+        var output = Path.GetFullPath(OutputPath);
+        var qcow = QcowOutputPath.Length > 0 ? Path.GetFullPath(QcowOutputPath) : string.Empty;
         var layout = await new DiskImageBuilder(GetRunner()).BuildAsync(inputs, DiskSizeMegabytes,
-            OutputPath, QcowOutputPath, cancellation).ConfigureAwait(false);
+            output, qcow, cancellation).ConfigureAwait(false);
 
-        ImagePath = OutputPath;
-        Log.LogMessageFromResources(MessageImportance.High, "VmDiskWritten", OutputPath,
+        ImagePath = output;
+        Log.LogMessageFromResources(MessageImportance.High, "VmDiskWritten", output,
             layout.TotalMiB, layout.Root.Bytes / DiskLayout.MiB);
         LogStageTime("disk image", clock.Elapsed);
     }

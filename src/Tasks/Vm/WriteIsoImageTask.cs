@@ -24,7 +24,7 @@ public sealed class WriteIsoImageTask : AsyncTask
 
     /// <summary>
     /// An initramfs of your own that finds and mounts the root itself (the squashfs is at
-    /// /live/root.squashfs on the ISO). When empty (the default) the image gets a built-in
+    /// /live/root.squashfs on the ISO, whose volume id the build logs). When empty (the default) the image gets a built-in
     /// first stage: it loads the modules for CD drives and disks (virtio, SCSI, SATA/IDE,
     /// NVMe), isofs, loop, squashfs and overlay from the root's /lib/modules, finds the ISO by
     /// its volume id, mounts the squashfs read-only with a tmpfs above it as /, and executes
@@ -54,14 +54,15 @@ public sealed class WriteIsoImageTask : AsyncTask
         CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
-        var inputs = new VmImageInputs(RootDirectory, KernelPath, InitrdPath, KernelCommandLine,
-            InitPath, Architecture);
-        var label = await new IsoImageBuilder(GetRunner()).BuildAsync(inputs, OutputPath,
+        var inputs = VmImageInputs.Create(RootDirectory, KernelPath, InitrdPath,
+            KernelCommandLine, InitPath, Architecture);
+        var output = Path.GetFullPath(OutputPath);
+        var label = await new IsoImageBuilder(GetRunner()).BuildAsync(inputs, output,
             cancellation).ConfigureAwait(false);
 
-        ImagePath = OutputPath;
-        Log.LogMessageFromResources(MessageImportance.High, "VmIsoWritten", OutputPath, label,
-            new FileInfo(OutputPath).Length / DiskLayout.MiB);
+        ImagePath = output;
+        Log.LogMessageFromResources(MessageImportance.High, "VmIsoWritten", output, label,
+            new FileInfo(output).Length / DiskLayout.MiB);
         LogStageTime("ISO image", clock.Elapsed);
     }
 }

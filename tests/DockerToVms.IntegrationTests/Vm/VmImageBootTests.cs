@@ -78,7 +78,7 @@ public sealed class VmImageBootTests
         var boot = await QemuBoot.RunAsync(Marker, uefi: false, s_output,
             "-drive", $"file={disk},format=raw,if=virtio");
 
-        AssertBooted(boot, "disk, BIOS", disk);
+        await AssertBootedAsync(boot, "disk, BIOS", disk);
     }
 
     [TestMethod]
@@ -89,7 +89,7 @@ public sealed class VmImageBootTests
         var boot = await QemuBoot.RunAsync(Marker, uefi: true, s_output,
             "-drive", $"file={disk},format=raw,if=virtio");
 
-        AssertBooted(boot, "disk, UEFI", disk);
+        await AssertBootedAsync(boot, "disk, UEFI", disk);
     }
 
     [TestMethod]
@@ -99,7 +99,7 @@ public sealed class VmImageBootTests
 
         var boot = await QemuBoot.RunAsync(Marker, uefi: false, s_output, "-cdrom", iso);
 
-        AssertBooted(boot, "ISO, BIOS", iso);
+        await AssertBootedAsync(boot, "ISO, BIOS", iso);
     }
 
     [TestMethod]
@@ -109,7 +109,7 @@ public sealed class VmImageBootTests
 
         var boot = await QemuBoot.RunAsync(Marker, uefi: true, s_output, "-cdrom", iso);
 
-        AssertBooted(boot, "ISO, UEFI", iso);
+        await AssertBootedAsync(boot, "ISO, UEFI", iso);
     }
 
     [TestMethod]
@@ -163,13 +163,15 @@ public sealed class VmImageBootTests
         return string.Join(", ", differing);
     }
 
-    private static void AssertBooted(BootResult boot, string what, string image)
+    private static async Task AssertBootedAsync(BootResult boot, string what, string image)
     {
         Assert.IsTrue(boot.ExitedByItself, $"{what}: QEMU did not power off by itself.\n{boot.Console}");
         StringAssert.Contains(boot.Console, "dockertovms-test-init pid=1 writable=yes",
             $"{what}:\n{boot.Console}");
         Assert.AreEqual(0, boot.ExitCode, boot.Console);
         Assert.IsEmpty(s_root!.Mounts);
+        Assert.AreEqual(string.Empty, (await Tool.RunAsync("losetup", "-j", image)).Trim(),
+            "the image was never attached to a loop device");
 
         // Measurements for the limitations page: boot-to-marker time and the image's size.
         Console.WriteLine($"{what}: marker after {boot.MarkerAfter!.Value.TotalSeconds:0.0} s;"

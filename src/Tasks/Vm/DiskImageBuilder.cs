@@ -126,7 +126,8 @@ internal sealed class DiskImageBuilder
             ["uuid"] = rootUuid.ToString("N"),
             ["init"] = inputs.InitPath,
         };
-        await new Stage1Initramfs(_runner, "disk").WriteAsync(inputs.RootDirectory, work,
+        await new Stage1Initramfs(_runner, "disk").WriteAsync(inputs.RootDirectory,
+            inputs.KernelPath, work,
             [.. Stage1Initramfs.DiskModules], settings, initrd, cancellation)
             .ConfigureAwait(false);
         return initrd;

@@ -63,7 +63,8 @@ internal sealed class IsoImageBuilder
                     ["image"] = SquashfsPath,
                     ["init"] = inputs.InitPath,
                 };
-                await new Stage1Initramfs(_runner, "ISO").WriteAsync(inputs.RootDirectory, work,
+                await new Stage1Initramfs(_runner, "ISO").WriteAsync(inputs.RootDirectory,
+                    inputs.KernelPath, work,
                     [.. Stage1Initramfs.IsoModules], settings, initrd, cancellation)
                     .ConfigureAwait(false);
             }

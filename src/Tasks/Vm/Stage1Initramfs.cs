@@ -41,12 +41,22 @@ internal sealed class Stage1Initramfs
     /// Writes the initramfs to <paramref name="output"/>. <paramref name="settings"/> are the
     /// helper's key=value lines (mode, uuid or label, image, init).
     /// </summary>
-    public async Task WriteAsync(string rootDirectory, string workDirectory,
+    public async Task WriteAsync(string rootDirectory, string kernelPath, string workDirectory,
         IReadOnlyList<string> requiredModules, IReadOnlyDictionary<string, string> settings,
         string output, CancellationToken cancellation)
     {
         VmTools.Require(_runner, _image, VmTools.Stage1);
         var modules = KernelModules.Open(rootDirectory);
+
+        // Modules of another kernel release would not load, and the machine would not find
+        // its root; a kernel image that does not say its release is taken as it is.
+        var release = KernelImage.Release(kernelPath);
+        if (release is not null && release != Path.GetFileName(modules.Directory))
+        {
+            throw new DtvException("VmKernelModulesMismatch", kernelPath, release,
+                modules.Directory);
+        }
+
         var files = await modules.ResolveAsync(_runner, requiredModules, ControllerModules,
             _image, cancellation).ConfigureAwait(false);
         var helper = await CompileAsync(workDirectory, cancellation).ConfigureAwait(false);

@@ -25,6 +25,13 @@ internal sealed class DiskImageBuilder
     // Files on the ESP get this time, so the same inputs give the same FAT image.
     private static readonly DateTime s_fileTime = new(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
+    private static readonly Dictionary<string, string?> s_mtools = new()
+    {
+        // mtools checks a FAT's geometry against a floppy's; an image file has none.
+        ["MTOOLS_SKIP_CHECK"] = "1",
+        ["SOURCE_DATE_EPOCH"] = "1577836800",
+    };
+
     private readonly IToolRunner _runner;
 
     /// <summary>Creates the builder.</summary>
@@ -79,7 +86,9 @@ internal sealed class DiskImageBuilder
         var espMiB = DiskLayout.EspMiB(new FileInfo(inputs.KernelPath).Length,
             new FileInfo(initrd).Length);
         var rootMiB = content.Ext4MiB;
-        var totalMiB = diskMegabytes > 0 ? diskMegabytes : DiskLayout.DefaultTotalMiB(espMiB, rootMiB);
+        var totalMiB = diskMegabytes > 0
+            ? diskMegabytes
+            : DiskLayout.DefaultTotalMiB(espMiB, rootMiB);
         var layout = DiskLayout.Create(totalMiB, espMiB, rootMiB, content.Seed)
             ?? throw new DtvException("VmDiskTooSmall", totalMiB, inputs.RootDirectory,
                 DiskLayout.OverheadMiB(espMiB) + rootMiB);
@@ -101,8 +110,8 @@ internal sealed class DiskImageBuilder
         await CopyIntoAsync(root, output, layout.Root.Offset, cancellation).ConfigureAwait(false);
 
         var core = Path.Combine(work, "core.img");
-        await VmTools.RunAsync(_runner, GrubImageCommand("i386-pc", core, EarlyConfig(work, layout)),
-            "disk", cancellation).ConfigureAwait(false);
+        await VmTools.RunAsync(_runner, GrubImageCommand("i386-pc", core,
+            EarlyConfig(work, layout)), "disk", cancellation).ConfigureAwait(false);
         GrubBiosBoot.Install(output,
             await File.ReadAllBytesAsync(Path.Combine(VmTools.GrubBiosDirectory, "boot.img"),
                 cancellation).ConfigureAwait(false),
@@ -127,9 +136,8 @@ internal sealed class DiskImageBuilder
             ["init"] = inputs.InitPath,
         };
         await new Stage1Initramfs(_runner, "disk").WriteAsync(inputs.RootDirectory,
-            inputs.KernelPath, work,
-            [.. Stage1Initramfs.DiskModules], settings, initrd, cancellation)
-            .ConfigureAwait(false);
+            inputs.KernelPath, work, [.. Stage1Initramfs.DiskModules], settings, initrd,
+            cancellation).ConfigureAwait(false);
         return initrd;
     }
 
@@ -150,9 +158,12 @@ internal sealed class DiskImageBuilder
         await File.WriteAllTextAsync(config, inputs.GrubConfig("/boot/vmlinuz",
             "/boot/initrd.img"), cancellation).ConfigureAwait(false);
 
-        await VmTools.RunAsync(_runner, new ToolCommand("mmd",
-            ["-i", esp, "::/EFI", "::/EFI/BOOT", "::/boot", "::/boot/grub"]) { Environment = Mtools },
-            "disk", cancellation).ConfigureAwait(false);
+        var folders = new ToolCommand("mmd",
+            ["-i", esp, "::/EFI", "::/EFI/BOOT", "::/boot", "::/boot/grub"])
+        {
+            Environment = s_mtools,
+        };
+        await VmTools.RunAsync(_runner, folders, "disk", cancellation).ConfigureAwait(false);
         foreach (var (source, target) in new[]
         {
             (efi, "::/EFI/BOOT/BOOTX64.EFI"),
@@ -169,21 +180,15 @@ internal sealed class DiskImageBuilder
             }
 
             File.SetLastWriteTimeUtc(copy, s_fileTime);
-            await VmTools.RunAsync(_runner, new ToolCommand("mcopy", ["-m", "-i", esp, copy, target])
+            var mcopy = new ToolCommand("mcopy", ["-m", "-i", esp, copy, target])
             {
-                Environment = Mtools,
-            }, "disk", cancellation).ConfigureAwait(false);
+                Environment = s_mtools,
+            };
+            await VmTools.RunAsync(_runner, mcopy, "disk", cancellation).ConfigureAwait(false);
         }
 
         return esp;
     }
-
-    private static readonly Dictionary<string, string?> Mtools = new()
-    {
-        // mtools checks a FAT's geometry against a floppy's; an image file has none.
-        ["MTOOLS_SKIP_CHECK"] = "1",
-        ["SOURCE_DATE_EPOCH"] = "1577836800",
-    };
 
     /// <summary>The FAT volume id (serial number) GRUB searches for, as eight hex digits.</summary>
     public static string VolumeId(DiskLayout layout) =>

@@ -12,7 +12,9 @@ internal static class KernelImage
     private const int VersionPointerOffset = 0x20e;
     private const int HeaderStart = 0x200;
 
-    /// <summary>The kernel's release (the name of its /lib/modules folder), or null when unknown.</summary>
+    /// <summary>
+    /// The kernel's release (the name of its /lib/modules folder), or null when unknown.
+    /// </summary>
     public static string? Release(string path)
     {
         var head = new byte[0x10000];

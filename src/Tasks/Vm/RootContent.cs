@@ -46,7 +46,9 @@ internal sealed record RootContent(long Entries, long BlockBytes, Guid Seed)
         return new RootContent(entries, bytes, new Guid(hash.GetHashAndReset().AsSpan(0, 16)));
     }
 
-    /// <summary>The journal's size in MiB, fixed so the needed size does not depend on the disk's.</summary>
+    /// <summary>
+    /// The journal's size in MiB, fixed so that the size needed does not depend on the disk's.
+    /// </summary>
     public const long JournalMiB = 32;
 
     /// <summary>The inodes the ext4 file system gets: the entries with room for a third more.</summary>

@@ -31,7 +31,7 @@ internal sealed record VmImageInputs(string RootDirectory, string KernelPath, st
         ? DefaultKernelCommandLine
         : KernelCommandLine.Trim();
 
-    /// <summary>Whether the caller brings its own initramfs instead of the built-in first stage.</summary>
+    /// <summary>Whether the caller brings its own initramfs, not the built-in first stage.</summary>
     public bool HasOwnInitrd => !string.IsNullOrWhiteSpace(InitrdPath);
 
     /// <summary>Throws the coded error for the first input that is wrong.</summary>

@@ -67,7 +67,8 @@ internal static class VmTools
         {
             if (DiskFull.LineIn(result) is { } line)
             {
-                throw new DtvException("DiskFull", command.Arguments.Count > 0 ? command.Arguments[^1] : command.Program, line);
+                var target = command.Arguments.Count > 0 ? command.Arguments[^1] : command.Program;
+                throw new DtvException("DiskFull", target, line);
             }
 
             throw new DtvException("VmToolFailed", command.Program, result.ExitCode, image,

@@ -24,11 +24,12 @@ public sealed class WriteIsoImageTask : AsyncTask
 
     /// <summary>
     /// An initramfs of your own that finds and mounts the root itself (the squashfs is at
-    /// /live/root.squashfs on the ISO, whose volume id the build logs). When empty (the default) the image gets a built-in
-    /// first stage: it loads the modules for CD drives and disks (virtio, SCSI, SATA/IDE,
-    /// NVMe), isofs, loop, squashfs and overlay from the root's /lib/modules, finds the ISO by
-    /// its volume id, mounts the squashfs read-only with a tmpfs above it as /, and executes
-    /// <see cref="InitPath"/> as PID 1 with /dev, /proc and /sys not mounted.
+    /// /live/root.squashfs on the ISO, whose volume id the build logs). When empty (the
+    /// default) the image gets a built-in first stage: it loads the modules for CD drives and
+    /// disks (virtio, SCSI, SATA/IDE, NVMe), isofs, loop, squashfs and overlay from the
+    /// root's /lib/modules, finds the ISO by its volume id, mounts the squashfs read-only with
+    /// a tmpfs above it as /, and executes <see cref="InitPath"/> as PID 1 with /dev, /proc
+    /// and /sys not mounted.
     /// </summary>
     public string InitrdPath { get; set; } = string.Empty;
 

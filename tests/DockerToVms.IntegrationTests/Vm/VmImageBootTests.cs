@@ -165,7 +165,8 @@ public sealed class VmImageBootTests
 
     private static async Task AssertBootedAsync(BootResult boot, string what, string image)
     {
-        Assert.IsTrue(boot.ExitedByItself, $"{what}: QEMU did not power off by itself.\n{boot.Console}");
+        Assert.IsTrue(boot.ExitedByItself,
+            $"{what}: QEMU did not power off by itself.\n{boot.Console}");
         StringAssert.Contains(boot.Console, "dockertovms-test-init pid=1 writable=yes",
             $"{what}:\n{boot.Console}");
         Assert.AreEqual(0, boot.ExitCode, boot.Console);

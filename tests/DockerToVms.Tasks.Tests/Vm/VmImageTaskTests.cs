@@ -115,7 +115,8 @@ public sealed class VmImageTaskTests
     public void A_failing_tool_is_reported_with_its_exit_code_and_last_lines()
     {
         using var inputs = new Inputs();
-        var runner = new FakeToolRunner(c => c.Display?.StartsWith("sfdisk", StringComparison.Ordinal) == true
+        var runner = new FakeToolRunner(c =>
+            c.Display?.StartsWith("sfdisk", StringComparison.Ordinal) == true
             ? new ToolResult(1, ["sfdisk: cannot write"])
             : new ToolResult(0, []));
         var (task, engine) = inputs.Disk(runner);

@@ -247,6 +247,23 @@ static void mount_root(const char *device)
         fail("cannot mount the overlay root");
 }
 
+static void remove_files(void)
+{
+    DIR *modules = opendir("/modules");
+    struct dirent *entry;
+    char path[300];
+    while (modules != NULL && (entry = readdir(modules)) != NULL) {
+        if (entry->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/modules/%s", entry->d_name);
+        unlink(path);
+    }
+    if (modules != NULL)
+        closedir(modules);
+    unlink("/stage1.conf");
+    unlink("/init");
+}
+
 int main(int argc, char **argv)
 {
     char device[300];
@@ -271,6 +288,9 @@ int main(int argc, char **argv)
     }
     say("root on %s", device);
     mount_root(device);
+
+    /* The initramfs stays in memory after the switch; its files are no longer needed. */
+    remove_files();
 
     /* The init on the new root mounts /dev, /proc and /sys itself, as it would in a container. */
     umount2("/proc", MNT_DETACH);

@@ -168,6 +168,19 @@ static int is_wanted_iso(int fd)
     return strcmp(name, label) == 0;
 }
 
+/* Whether a block device has no medium (an empty CD drive): opening one can take long. */
+static int is_empty(const char *name)
+{
+    char path[300], size[32] = "";
+    snprintf(path, sizeof path, "/sys/class/block/%s/size", name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t length = read(fd, size, sizeof size - 1);
+    close(fd);
+    return length > 0 && atoll(size) == 0;
+}
+
 /* Looks through the block devices, again and again while they appear, for the root. */
 static int find_device(char *path, size_t size)
 {
@@ -176,7 +189,7 @@ static int find_device(char *path, size_t size)
         DIR *blocks = opendir("/sys/class/block");
         struct dirent *entry;
         while (blocks != NULL && (entry = readdir(blocks)) != NULL) {
-            if (entry->d_name[0] == '.')
+            if (entry->d_name[0] == '.' || is_empty(entry->d_name))
                 continue;
             snprintf(path, size, "/dev/%s", entry->d_name);
             int fd = open(path, O_RDONLY | O_CLOEXEC);

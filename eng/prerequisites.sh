@@ -38,6 +38,13 @@ DTV_REQUIRED_PACKAGES=(
   "apache2-utils:htpasswd"
   # skopeo reads the image archives a publish writes without a daemon, in the tests.
   "skopeo:skopeo"
+  # Disk and ISO images: file systems, partition table, GRUB for BIOS and UEFI, the
+  # first-stage helper (a static C program), and QEMU with OVMF to boot them in the tests.
+  "e2fsprogs:mkfs.ext4" "dosfstools:mkfs.fat" "mtools:mcopy" "fdisk:sfdisk" "kmod:modinfo"
+  "grub-common:grub-mkimage" "grub-pc-bin:/usr/lib/grub/i386-pc/boot.img"
+  "grub-efi-amd64-bin:/usr/lib/grub/x86_64-efi/moddep.lst" "xorriso:xorriso"
+  "squashfs-tools:mksquashfs" "gcc:gcc" "libc6-dev:/usr/lib/x86_64-linux-gnu/libc.a"
+  "qemu-system-x86:qemu-system-x86_64" "qemu-utils:qemu-img" "ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd"
 )
 
 DTV_DOCKER_START_TIMEOUT="${DTV_DOCKER_START_TIMEOUT:-60}"

@@ -33,6 +33,13 @@ DTV_REQUIRED_PACKAGES=(
   "lld:ld.lld"
   # setcap marks a file with a capability in the tests that check layers keep them.
   "libcap2-bin:setcap"
+  # Virtual machine images: depmod for the kernel's modules, a C compiler and static C
+  # library for the init, zstd for the initramfs, QEMU to boot it (VmRun and the tests).
+  "kmod:depmod"
+  "gcc:gcc"
+  "libc6-dev:/usr/include/stdio.h"
+  "zstd:zstd"
+  "qemu-system-x86:qemu-system-x86_64"
 )
 
 DTV_DOCKER_START_TIMEOUT="${DTV_DOCKER_START_TIMEOUT:-60}"

@@ -15,6 +15,7 @@ public sealed class PackageTests
         "Sdk/Sdk.targets",
         "build/DockerToVms.Sdk.props",
         "build/DockerToVms.Sdk.targets",
+        "build/DockerToVms.Sdk.Vm.targets",
         "icon.png",
         "tasks/net8.0/CliWrap.dll",
         "tasks/net8.0/Docker.DotNet.dll",

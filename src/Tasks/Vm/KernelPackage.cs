@@ -72,7 +72,7 @@ public sealed class KernelPackage
         {
             if (_runner.Find(tool) is null)
             {
-                throw new DtvException("VmToolMissing", tool, tool == "depmod" ? "kmod" : "apt");
+                throw new DtvException("VmKernelToolMissing", tool, tool == "depmod" ? "kmod" : "apt");
             }
         }
 
@@ -164,8 +164,8 @@ public sealed class KernelPackage
 
         // depmod looks in BASE/lib/modules; packages of merged-/usr suites ship usr/lib.
         await DepmodAsync(extracted, version, cancellation).ConfigureAwait(false);
-        var order = KernelModules.Parse(File.ReadLines(Path.Combine(modules, "modules.dep")))
-            .LoadOrder(KernelModules.Wanted);
+        var order = ModuleDependencies.Parse(File.ReadLines(Path.Combine(modules, "modules.dep")))
+            .LoadOrder(ModuleDependencies.Wanted);
 
         var kept = Path.Combine(staging, "root", "usr", "lib", "modules", version);
         foreach (var file in order.Concat(["modules.builtin", "modules.builtin.modinfo",

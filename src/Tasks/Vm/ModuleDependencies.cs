@@ -5,7 +5,7 @@ namespace DockerToVms.Tasks.Vm;
 /// writes it): each wanted module with the modules it needs, in an order that loads every
 /// module after those it depends on. Modules built into the kernel are not loaded.
 /// </summary>
-public sealed class KernelModules
+public sealed class ModuleDependencies
 {
     /// <summary>
     /// The drivers a QEMU machine's virtio devices, the root file systems of the disk and ISO
@@ -19,11 +19,11 @@ public sealed class KernelModules
 
     private readonly Dictionary<string, (string Path, List<string> Dependencies)> _modules;
 
-    private KernelModules(Dictionary<string, (string, List<string>)> modules) =>
+    private ModuleDependencies(Dictionary<string, (string, List<string>)> modules) =>
         _modules = modules;
 
     /// <summary>Reads modules.dep's lines: <c>path: dependency-path ...</c>.</summary>
-    public static KernelModules Parse(IEnumerable<string> modulesDep)
+    public static ModuleDependencies Parse(IEnumerable<string> modulesDep)
     {
         var modules = new Dictionary<string, (string, List<string>)>(StringComparer.Ordinal);
         foreach (var line in modulesDep)
@@ -42,7 +42,7 @@ public sealed class KernelModules
             modules[NameOf(path)] = (path, dependencies);
         }
 
-        return new KernelModules(modules);
+        return new ModuleDependencies(modules);
     }
 
     /// <summary>

@@ -26,7 +26,7 @@ public sealed class KernelModulesTests
     [TestMethod]
     public void A_module_loads_after_the_modules_it_depends_on()
     {
-        var order = KernelModules.Parse(s_modulesDep).LoadOrder(["virtio_net", "ext4"]);
+        var order = ModuleDependencies.Parse(s_modulesDep).LoadOrder(["virtio_net", "ext4"]);
 
         Expect.Sequence(order,
             "kernel/net/core/failover.ko.xz",
@@ -41,7 +41,7 @@ public sealed class KernelModulesTests
     [TestMethod]
     public void A_shared_dependency_loads_once()
     {
-        var order = KernelModules.Parse(s_modulesDep).LoadOrder(["sr_mod", "isofs"]);
+        var order = ModuleDependencies.Parse(s_modulesDep).LoadOrder(["sr_mod", "isofs"]);
 
         Expect.Sequence(order,
             "kernel/drivers/scsi/scsi_mod.ko.xz",
@@ -54,7 +54,7 @@ public sealed class KernelModulesTests
     public void A_driver_built_into_the_kernel_is_not_loaded()
     {
         // virtio_pci is not in modules.dep when the kernel has it built in.
-        var order = KernelModules.Parse(s_modulesDep).LoadOrder(["virtio_pci", "virtio_rng"]);
+        var order = ModuleDependencies.Parse(s_modulesDep).LoadOrder(["virtio_pci", "virtio_rng"]);
 
         Expect.Sequence(order, "kernel/drivers/some/virtio-rng.ko");
     }
@@ -65,7 +65,7 @@ public sealed class KernelModulesTests
         foreach (var module in new[] { "virtio_net", "virtio_blk", "ext4", "squashfs", "overlay",
                      "isofs", "sr_mod" })
         {
-            CollectionAssert.Contains(KernelModules.Wanted.ToList(), module);
+            CollectionAssert.Contains(ModuleDependencies.Wanted.ToList(), module);
         }
     }
 }

@@ -23,9 +23,13 @@ public sealed class KernelPackage
     public sealed record Source(string Mirror, string Suite, IReadOnlyList<string> Components,
         string Architecture, string Keyring, bool AllowUnsigned)
     {
-        /// <summary>A digest of everything that decides which kernel is fetched.</summary>
+        // Raised when what an entry holds changes, so that older entries are not used.
+        private const string Layout = "entry layout 2";
+
+        /// <summary>A digest of everything that decides which kernel is fetched and how an
+        /// entry is laid out.</summary>
         public string Digest => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
-            string.Join('\n', Mirror, Suite, string.Join(' ', Components), Architecture,
+            string.Join('\n', Layout, Mirror, Suite, string.Join(' ', Components), Architecture,
                 Keyring, AllowUnsigned)))).ToLowerInvariant();
     }
 
@@ -164,8 +168,9 @@ public sealed class KernelPackage
 
         // depmod looks in BASE/lib/modules; packages of merged-/usr suites ship usr/lib.
         await DepmodAsync(extracted, version, cancellation).ConfigureAwait(false);
-        var order = ModuleDependencies.Parse(File.ReadLines(Path.Combine(modules, "modules.dep")))
-            .LoadOrder(ModuleDependencies.Wanted);
+        var dependencies = ModuleDependencies.Parse(
+            File.ReadLines(Path.Combine(modules, "modules.dep")));
+        var order = dependencies.LoadOrder(ModuleDependencies.Wanted);
 
         var kept = Path.Combine(staging, "root", "usr", "lib", "modules", version);
         foreach (var file in order.Concat(["modules.builtin", "modules.builtin.modinfo",
@@ -183,7 +188,8 @@ public sealed class KernelPackage
             .ConfigureAwait(false);
         File.Copy(kernel, Path.Combine(staging, "vmlinuz"));
         await File.WriteAllLinesAsync(Path.Combine(staging, "load-order"),
-            order.Select(m => $"/usr/lib/modules/{version}/{m}"), cancellation)
+            dependencies.LoadOrder(ModuleDependencies.LoadedByInit)
+                .Select(m => $"/usr/lib/modules/{version}/{m}"), cancellation)
             .ConfigureAwait(false);
 
         // Written last: an entry with a version file is complete.

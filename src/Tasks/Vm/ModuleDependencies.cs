@@ -17,6 +17,14 @@ public sealed class ModuleDependencies
         "sd_mod", "sr_mod", "ext4", "squashfs", "overlay", "isofs", "loop", "af_packet",
     ];
 
+    /// <summary>
+    /// The modules the init itself loads: the network. The storage and file system modules
+    /// are kept in the root for the first stage of the disk and ISO formats, which loads
+    /// them before it finds the root; an initramfs needs none of them, and each module
+    /// costs boot time under emulation.
+    /// </summary>
+    public static readonly IReadOnlyList<string> LoadedByInit = ["virtio_net"];
+
     private readonly Dictionary<string, (string Path, List<string> Dependencies)> _modules;
 
     private ModuleDependencies(Dictionary<string, (string, List<string>)> modules) =>

@@ -53,13 +53,16 @@ public static class QemuCommand
     public static IReadOnlyList<string> Arguments(Machine machine)
     {
         var arguments = new List<string>();
-        var arm = machine.Architecture is "arm64" or "armhf" or "armel";
-        if (arm)
+        if (machine.Architecture is "arm64" or "armhf" or "armel")
         {
-            // The virt board has PCI for virtio; a named CPU, since virt has no default.
-            arguments.AddRange(["-machine", "virt", "-cpu",
-                machine.Accelerator == "kvm" ? "host" : "max"]);
+            // The virt board has PCI for virtio.
+            arguments.AddRange(["-machine", "virt"]);
         }
+
+        // Under emulation the most capable model: the app's runtime then takes its vector
+        // code paths, which run in fewer emulated instructions (the console sample starts
+        // in about half the time than on QEMU's default qemu64).
+        arguments.AddRange(["-cpu", machine.Accelerator == "kvm" ? "host" : "max"]);
 
         arguments.AddRange(
         [

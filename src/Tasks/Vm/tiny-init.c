@@ -463,7 +463,16 @@ int main(void)
     load_modules();
     bring_up_network();
 
-    say("starting %s", args[0]);
+    /* The kernel's uptime shows how much of a boot was the kernel's and how much the app's. */
+    char uptime[32] = "?";
+    int uptime_fd = open("/proc/uptime", O_RDONLY | O_CLOEXEC);
+    if (uptime_fd >= 0) {
+        ssize_t n = read(uptime_fd, uptime, sizeof uptime - 1);
+        uptime[n > 0 ? n : 0] = '\0';
+        uptime[strcspn(uptime, " ")] = '\0';
+        close(uptime_fd);
+    }
+    say("starting %s (%s s after the kernel started)", args[0], uptime);
     pid_t app = start_app(&original);
     int code = 127;
     if (app < 0) {

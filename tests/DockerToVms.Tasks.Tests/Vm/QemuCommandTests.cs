@@ -30,6 +30,7 @@ public sealed class QemuCommandTests
         Assert.AreEqual("512", ValueAfter(arguments, "-m"));
         Assert.AreEqual("2", ValueAfter(arguments, "-smp"));
         Assert.AreEqual("tcg", ValueAfter(arguments, "-accel"));
+        Assert.AreEqual("max", ValueAfter(arguments, "-cpu"));
         CollectionAssert.Contains(arguments.ToList(), "-no-reboot");
         Assert.AreEqual("qemu-system-x86_64", QemuCommand.ProgramFor("amd64"));
     }

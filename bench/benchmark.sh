@@ -319,7 +319,7 @@ vm_boot() {
   done < <(timeout 180 qemu-system-x86_64 -accel tcg -m 512 -smp 2 -nodefaults \
     -no-user-config -display none -serial stdio -no-reboot -kernel "$work/vm/vmlinuz" \
     -initrd "$work/vm/initramfs.img" -append "console=ttyS0 quiet panic=-1" \
-    -netdev user,id=net0 -device virtio-net-pci,netdev=net0 2>&1)
+    -netdev user,id=net0 -device virtio-net-pci,netdev=net0,romfile= 2>&1)
   now="$(date +%s.%N)"
   printf '%s %s\n' "$app" "$(awk -v a="$now" -v b="$start" 'BEGIN { printf "%.1f", a - b }')"
 }

@@ -118,6 +118,29 @@ public sealed class VmImageTests
         await AssertNothingLeftAsync(project);
     }
 
+    [TestMethod]
+    [Timeout(600_000, CooperativeCancellation = true)]
+    public async Task A_wrong_VM_setting_stops_the_build_before_anything_is_built()
+    {
+        await using var project = await UserProject.CreateAsync("Microsoft.NET.Sdk",
+            ConsoleProgram, ConsoleProject);
+
+        foreach (var (setting, code) in new[]
+                 {
+                     ("-p:VmInit=openrc", "DTV5002"),
+                     ("-p:VmInit=systemd", "DTV5003"),
+                     ("-p:VmImageFormat=vmdk", "DTV5001"),
+                     ("-p:VmMemoryMegabytes=lots", "DTV5011"),
+                 })
+        {
+            var build = await Shell.RunAsync(project.Directory, "dotnet", "build", "-r",
+                "linux-x64", "-p:BuildVmImage=true", setting);
+            Expect(build, code);
+            Assert.IsFalse(build.Output.Contains("debootstrap", StringComparison.Ordinal),
+                build.Tail);
+        }
+    }
+
     private static Task<CommandResult> VmRunAsync(UserProject project, params string[] extra) =>
         Shell.RunAsync(project.Directory, "dotnet",
         [

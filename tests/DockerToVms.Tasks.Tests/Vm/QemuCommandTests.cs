@@ -42,7 +42,7 @@ public sealed class QemuCommandTests
 
         Assert.AreEqual("user,id=net0,hostfwd=tcp:127.0.0.1:18080-:8080",
             ValueAfter(arguments, "-netdev"));
-        Assert.AreEqual("virtio-net-pci,netdev=net0", ValueAfter(arguments, "-device"));
+        Assert.AreEqual("virtio-net-pci,netdev=net0,romfile=", ValueAfter(arguments, "-device"));
     }
 
     [TestMethod]

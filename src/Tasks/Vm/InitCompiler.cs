@@ -49,8 +49,9 @@ public sealed class InitCompiler
     {
         var source = Source();
         var (compiler, packages) = CompilerFor(architecture, DebianArchitecture.Host);
-        var digest = Convert.ToHexString(SHA256.HashData(
-            [.. source, .. System.Text.Encoding.UTF8.GetBytes(architecture + "\n" + compiler)])).ToLowerInvariant();
+        var target = System.Text.Encoding.UTF8.GetBytes(architecture + "\n" + compiler);
+        var digest = Convert.ToHexString(SHA256.HashData([.. source, .. target]))
+            .ToLowerInvariant();
         var directory = Path.Combine(cacheDirectory, "vm-init", digest[..16]);
         var binary = Path.Combine(directory, "init");
         if (File.Exists(binary))

@@ -23,7 +23,8 @@ public sealed class WriteVmRootTask : AsyncTask
     [Required]
     public string WorkingDirectory { get; set; } = string.Empty;
 
-    /// <summary>The user the app runs as (ContainerUser): a name, uid, or either with :group.</summary>
+    /// <summary>The user the app runs as (ContainerUser): a name or uid, either with :group.
+    /// </summary>
     public string User { get; set; } = string.Empty;
 
     /// <summary>The image's entrypoint and arguments, one word per item.</summary>
@@ -34,7 +35,8 @@ public sealed class WriteVmRootTask : AsyncTask
     /// item replaces an earlier one of the same name.</summary>
     public ITaskItem[] EnvironmentVariables { get; set; } = [];
 
-    /// <summary>Further files, each with the absolute path in the image as <c>Destination</c>.</summary>
+    /// <summary>Further files, each with its absolute path in the image as <c>Destination</c>.
+    /// </summary>
     public ITaskItem[] ExtraFiles { get; set; } = [];
 
     /// <summary>The compiled init.</summary>

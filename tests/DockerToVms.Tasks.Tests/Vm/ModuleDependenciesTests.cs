@@ -9,14 +9,17 @@ public sealed class KernelModulesTests
 {
     private static readonly string[] s_modulesDep =
     [
-        "kernel/drivers/net/virtio_net.ko.xz: kernel/drivers/net/net_failover.ko.xz kernel/net/core/failover.ko.xz",
+        "kernel/drivers/net/virtio_net.ko.xz: kernel/drivers/net/net_failover.ko.xz "
+            + "kernel/net/core/failover.ko.xz",
         "kernel/drivers/net/net_failover.ko.xz: kernel/net/core/failover.ko.xz",
         "kernel/net/core/failover.ko.xz:",
-        "kernel/fs/ext4/ext4.ko.xz: kernel/lib/crc16.ko.xz kernel/fs/mbcache.ko.xz kernel/fs/jbd2/jbd2.ko.xz",
+        "kernel/fs/ext4/ext4.ko.xz: kernel/lib/crc16.ko.xz kernel/fs/mbcache.ko.xz "
+            + "kernel/fs/jbd2/jbd2.ko.xz",
         "kernel/lib/crc16.ko.xz:",
         "kernel/fs/mbcache.ko.xz:",
         "kernel/fs/jbd2/jbd2.ko.xz:",
-        "kernel/drivers/scsi/sr_mod.ko.xz: kernel/drivers/scsi/scsi_mod.ko.xz kernel/drivers/cdrom/cdrom.ko.xz",
+        "kernel/drivers/scsi/sr_mod.ko.xz: kernel/drivers/scsi/scsi_mod.ko.xz "
+            + "kernel/drivers/cdrom/cdrom.ko.xz",
         "kernel/fs/isofs/isofs.ko.xz: kernel/drivers/cdrom/cdrom.ko.xz",
         "kernel/drivers/scsi/scsi_mod.ko.xz:",
         "kernel/drivers/cdrom/cdrom.ko.xz:",

@@ -38,10 +38,12 @@ public sealed class VmSettingsTests
     }
 
     [TestMethod]
-    public void A_format_that_does_not_exist_is_refused() => Expect.Codes(Run(format: "vmdk"), "DTV5001");
+    public void A_format_that_does_not_exist_is_refused() =>
+        Expect.Codes(Run(format: "vmdk"), "DTV5001");
 
     [TestMethod]
-    public void An_init_that_does_not_exist_is_refused() => Expect.Codes(Run(init: "openrc"), "DTV5002");
+    public void An_init_that_does_not_exist_is_refused() =>
+        Expect.Codes(Run(init: "openrc"), "DTV5002");
 
     [TestMethod]
     public void Systemd_as_init_is_refused_as_not_available_yet() =>

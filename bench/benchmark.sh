@@ -20,12 +20,16 @@
 #   (h) archive:    publish after a source edit, base cached, to an image archive
 #                   (ContainerArchiveOutputPath, no daemon involved) vs a plain
 #                   self-contained publish; and whether two of them give the same manifest
+#   (i) VM:         the sample published with -p:BuildVmImage=true (initramfs, tiny init):
+#                   the size of kernel and initramfs, and the time from starting QEMU under
+#                   software emulation (TCG) to the app's first line and to the power-off
 # Times are wall-clock seconds from bash's `time`; (b), (c), (g) and (h) take the median of a few
 # runs. BENCH_TIMES=0 skips (a) to (d), BENCH_SIZES=0 skips (e); (e) alone takes about half an
 # hour (four bootstraps and 26 publishes, seven of them Native AOT). BENCH_ARM64=0 skips (f),
 # which takes about ten minutes and runs only on amd64. BENCH_REGISTRY=0 skips (g) (a bootstrap
 # and 2 + 2 x BENCH_RUNS publishes; needs the docker-registry package). BENCH_ARCHIVE=0 skips
-# (h), which takes a minute or two once the base is cached.
+# (h), which takes a minute or two once the base is cached. BENCH_VM=0 skips (i), which
+# takes a few minutes (one publish, which fetches the suite's kernel once, and BENCH_RUNS boots).
 # Run as root. Everything it makes (temporary folders, images) is removed at the end.
 set -euo pipefail
 
@@ -39,6 +43,7 @@ times="${BENCH_TIMES:-1}"
 sizes="${BENCH_SIZES:-1}"
 arm64="${BENCH_ARM64:-1}"
 registry="${BENCH_REGISTRY:-1}"
+vm="${BENCH_VM:-1}"
 archive="${BENCH_ARCHIVE:-1}"
 # Another name keeps two benchmarks on one machine from removing each other's images.
 repository="${BENCH_REPOSITORY:-dtv-bench-consoleapp}"
@@ -416,6 +421,42 @@ if [[ "$archive" -eq 1 ]]; then
   [[ "$manifests" -eq 1 ]] && archive_same="yes"
 fi
 
+# (i) QEMU runs as VmRun runs it (QemuCommand), but with TCG forced, since the targets are
+# for software emulation, and with each console line timed as it arrives. Each boot has a
+# hard limit; `timeout` kills a QEMU that does not power off.
+vm_boot() {
+  local start line now app="n/a"
+  start="$(date +%s.%N)"
+  while IFS= read -r line; do
+    now="$(date +%s.%N)"
+    if [[ "$app" == n/a && "$line" == *"Hello from DockerToVms"* ]]; then
+      app="$(awk -v a="$now" -v b="$start" 'BEGIN { printf "%.1f", a - b }')"
+    fi
+  done < <(timeout 180 qemu-system-x86_64 -accel tcg -m 512 -smp 2 -nodefaults \
+    -no-user-config -display none -serial stdio -no-reboot -kernel "$work/vm/vmlinuz" \
+    -initrd "$work/vm/initramfs.img" -append "console=ttyS0 quiet panic=-1" \
+    -netdev user,id=net0 -device virtio-net-pci,netdev=net0,romfile= 2>&1)
+  now="$(date +%s.%N)"
+  printf '%s %s\n' "$app" "$(awk -v a="$now" -v b="$start" 'BEGIN { printf "%.1f", a - b }')"
+}
+
+if [[ "$vm" -eq 1 ]]; then
+  dtv_log "(i) publish with -p:BuildVmImage=true"
+  vm_publish="$(measure vm-publish dotnet publish "$project" "${dtv_args[@]}" \
+    -p:BuildVmImage=true -p:VmOutputDirectory="$work/vm/")"
+  vm_mb="$(megabytes "$(($(stat -c %s "$work/vm/vmlinuz") + $(stat -c %s "$work/vm/initramfs.img")))")"
+  vm_app_times=()
+  vm_off_times=()
+  for run in $(seq "$runs"); do
+    dtv_log "(i) boot $run of $runs under TCG"
+    read -r app off < <(vm_boot)
+    vm_app_times+=("$app")
+    vm_off_times+=("$off")
+  done
+  median_vm_app="$(median "${vm_app_times[@]}")"
+  median_vm_off="$(median "${vm_off_times[@]}")"
+fi
+
 # Leave nothing behind before the report, so the report is the last thing printed.
 dtv_cleanup
 
@@ -525,4 +566,14 @@ if [[ "$archive" -eq 1 ]]; then
     "$(ratio "$median_archive_dtv" "$median_archive_plain")"
   row "archive size, MB (gzip)" "$archive_mb"
   row "same manifest when republished unchanged" "$archive_same"
+fi
+
+if [[ "$vm" -eq 1 ]]; then
+  heading "(i) VM image (initramfs, tiny init), TCG" 'median s'
+  row "publish -p:BuildVmImage=true" "$vm_publish" "" "(one run)"
+  row "QEMU start to the app's first line" "$median_vm_app" "$(ratio "$median_vm_app" 8)" \
+    "of the 8 s target"
+  row "QEMU start to power-off" "$median_vm_off"
+  heading "    size, MB = 10^6 bytes" MB
+  row "vmlinuz + initramfs.img" "$vm_mb" "$(ratio "$vm_mb" 64)" "of the 64 MB target"
 fi

@@ -45,6 +45,9 @@ DTV_REQUIRED_PACKAGES=(
   "grub-efi-amd64-bin:/usr/lib/grub/x86_64-efi/moddep.lst" "xorriso:xorriso"
   "squashfs-tools:mksquashfs" "gcc:gcc" "libc6-dev:/usr/lib/x86_64-linux-gnu/libc.a"
   "qemu-system-x86:qemu-system-x86_64" "qemu-utils:qemu-img" "ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd"
+  # Virtual machine images: the disk and ISO tools above, depmod for the kernel's modules
+  # (kmod), gcc and libc6-dev for the init, zstd for the initramfs, QEMU to boot it.
+  "zstd:zstd"
 )
 
 DTV_DOCKER_START_TIMEOUT="${DTV_DOCKER_START_TIMEOUT:-60}"

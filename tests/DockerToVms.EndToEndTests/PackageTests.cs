@@ -17,6 +17,7 @@ public sealed class PackageTests
         "build/DockerToVms.Registry.targets",
         "build/DockerToVms.Sdk.props",
         "build/DockerToVms.Sdk.targets",
+        "build/DockerToVms.Vm.targets",
         "icon.png",
         "tasks/net8.0/CliWrap.dll",
         "tasks/net8.0/Docker.DotNet.dll",

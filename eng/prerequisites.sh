@@ -33,6 +33,10 @@ DTV_REQUIRED_PACKAGES=(
   "lld:ld.lld"
   # setcap marks a file with a capability in the tests that check layers keep them.
   "libcap2-bin:setcap"
+  # mmdebstrap bootstraps faster than debootstrap (BaseImageBootstrapper=auto takes it), and
+  # in a user namespace with uidmap's newuidmap and newgidmap for a build without root.
+  "mmdebstrap:mmdebstrap"
+  "uidmap:newuidmap"
 )
 
 DTV_DOCKER_START_TIMEOUT="${DTV_DOCKER_START_TIMEOUT:-60}"

@@ -13,10 +13,14 @@
 #   (f) arm64:      a cold publish for linux-arm64 on this amd64 machine, against plain
 #                   `debootstrap --foreign` with its second stage, and against
 #                   `mmdebstrap --arch=arm64`, all three running arm64 programs under QEMU
+#   (g) bootstrappers: a cold base (`dotnet build -p:BuildBaseImage=true`, trim level slim)
+#                   with BaseImageBootstrapper=debootstrap and =mmdebstrap, each against the
+#                   same tool run alone on the same recipe, and against each other
 # Times are wall-clock seconds from bash's `time`; (b) and (c) take the median of a few runs.
 # BENCH_TIMES=0 skips (a) to (d), BENCH_SIZES=0 skips (e); (e) alone takes about half an hour
 # (four bootstraps and 26 publishes, seven of them Native AOT). BENCH_ARM64=0 skips (f), which
-# takes about ten minutes and runs only on amd64.
+# takes about ten minutes and runs only on amd64. BENCH_BOOTSTRAPPERS=0 skips (g), which
+# takes about three minutes. (a) to (e) bootstrap with BaseImageBootstrapper's default, auto.
 # Run as root. Everything it makes (temporary folders, images) is removed at the end.
 set -euo pipefail
 
@@ -29,6 +33,7 @@ runs="${BENCH_RUNS:-3}"
 times="${BENCH_TIMES:-1}"
 sizes="${BENCH_SIZES:-1}"
 arm64="${BENCH_ARM64:-1}"
+bootstrappers="${BENCH_BOOTSTRAPPERS:-1}"
 repository="dtv-bench-consoleapp"
 size_repository="dtv-bench-size"
 
@@ -300,6 +305,35 @@ if [[ "$arm64" -eq 1 ]]; then
     sed 's/^DockerToVms: /  /' || true)"
 fi
 
+# (g) Each tool alone first, then the cold base with it, so that any warming of the mirror's
+# caches favours the tool alone. The base is prepared with `dotnet build` (the sample is
+# already built, so this is the base's work) at trim level slim, into a cache of its own;
+# the bootstrap stage is the time the build log gives for the tool as DockerToVms runs it.
+if [[ "$bootstrappers" -eq 1 ]]; then
+  declare -A alone=() base=() stage=()
+  for tool in debootstrap mmdebstrap; do
+    dtv_log "(g) $tool --variant=minbase $suite alone"
+    alone[$tool]="$(measure "$tool-alone" "$tool" --variant=minbase "$suite" \
+      "$work/$tool-alone" "$mirror")"
+    dtv_log "(g) cold base with BaseImageBootstrapper=$tool"
+    base[$tool]="$(measure "$tool-base" dotnet build "$project" "${common[@]}" -v:n \
+      -p:BuildBaseImage=true -p:BaseImageBootstrapper="$tool" -p:BaseImageTrim=slim \
+      -p:BaseImageCacheDirectory="$work/cache-$tool" -p:BaseImageSuite="$suite" \
+      -p:BaseImageMirror="$mirror" -p:ContainerRepository="$repository-$tool")"
+    stage[$tool]="$(grep -o 'DockerToVms: bootstrap took [0-9.]* s' \
+      "$work/logs/$tool-base.log" | tail -n 1 | awk '{ print $4 }')"
+    bootstrap_stages="$(grep -ho 'DockerToVms: .* took [0-9.]* s\.' \
+      "$work/logs/$tool-base.log" | sed 's/^DockerToVms: /        /' || true)"
+    printf -v "stages_$tool" '%s' "$bootstrap_stages"
+  done
+  mapfile -t bootstrapper_images < <(docker images -q \
+    --filter "reference=$repository-debootstrap-base" \
+    --filter "reference=$repository-mmdebstrap-base")
+  if [[ "${#bootstrapper_images[@]}" -gt 0 ]]; then
+    docker rmi -f "${bootstrapper_images[@]}" >/dev/null 2>&1 || true
+  fi
+fi
+
 # Leave nothing behind before the report, so the report is the last thing printed.
 dtv_cleanup
 
@@ -383,4 +417,23 @@ if [[ "$arm64" -eq 1 ]]; then
     printf '    stages of that publish:\n'
     printf '%s\n' "$arm64_stages" | sed 's/^ */      /'
   fi
+fi
+
+if [[ "$bootstrappers" -eq 1 ]]; then
+  heading "(g) cold base by bootstrapper, $suite minbase" seconds
+  for tool in debootstrap mmdebstrap; do
+    other=debootstrap
+    [[ "$tool" == debootstrap ]] && other=mmdebstrap
+    row "$tool alone" "${alone[$tool]}" 1.00 "(reference)"
+    row "  bootstrap stage with it" "${stage[$tool]}" \
+      "$(ratio "${stage[$tool]}" "${alone[$tool]}")" "of $tool alone"
+    row "  cold base (build, slim) with it" "${base[$tool]}" \
+      "$(ratio "${base[$tool]}" "${alone[$tool]}")" "of $tool alone"
+    row "" "" "$(ratio "${base[$tool]}" "${alone[$other]}")" "of $other alone"
+    row "" "" "$(ratio "${base[$tool]}" "${base[$other]}")" "of the cold base with $other"
+    stages_name="stages_$tool"
+    if [[ -n "${!stages_name}" ]]; then
+      printf '      stages:\n%s\n' "${!stages_name}"
+    fi
+  done
 fi

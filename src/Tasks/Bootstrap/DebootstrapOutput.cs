@@ -55,6 +55,8 @@ public static partial class DebootstrapOutput
         "Could not resolve", "Undetermined Error",
     ];
 
+    private static readonly string[] s_aptNoSpace = ["You don't have enough free space in"];
+
     /// <summary>Where debootstrap keeps the output of wget, tar and dpkg, inside the target.</summary>
     public const string LogFile = "debootstrap/debootstrap.log";
 
@@ -89,7 +91,8 @@ public static partial class DebootstrapOutput
             .SelectMany(m => m.Select(x => x.Value.TrimEnd(':', ',', '.')))
             .LastOrDefault() ?? string.Empty;
 
-        if (DiskFull.LineIn(result) is { } full)
+        // apt checks the space for its downloads before it starts them, in its own words.
+        if ((DiskFull.LineIn(result) ?? Find(result, s_aptNoSpace)) is { } full)
         {
             return new(DebootstrapFailureKind.DiskFull, full, url);
         }

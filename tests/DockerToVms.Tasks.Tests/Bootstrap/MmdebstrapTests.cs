@@ -306,4 +306,22 @@ public sealed class MmdebstrapTests : IDisposable
         Expect.Codes(engine, "DTV1102");
         StringAssert.Contains(engine.Log, "E: something odd");
     }
+
+    [TestMethod]
+    public void A_full_disk_in_apt_words_is_DTV9012()
+    {
+        foreach (var line in new[]
+        {
+            "E: Write error - write (28: No space left on device)",
+            "E: You don't have enough free space in /var/tmp/rootfs/var/cache/apt/archives/.",
+        })
+        {
+            var runner = new FakeToolRunner(_ => new ToolResult(1, [line, "E: mmdebstrap failed"]));
+            var (task, engine) = Create(runner);
+
+            Assert.IsFalse(task.Execute());
+
+            Expect.Codes(engine, "DTV9012");
+        }
+    }
 }

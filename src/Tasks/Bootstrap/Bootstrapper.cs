@@ -8,7 +8,7 @@ public enum BootstrapperKind
     /// <summary>debootstrap: needs root; the only one that can leave packages out.</summary>
     Debootstrap,
 
-    /// <summary>mmdebstrap: about twice as fast, and works without root in a user namespace.</summary>
+    /// <summary>mmdebstrap: faster, and works without root in a user namespace.</summary>
     Mmdebstrap,
 }
 
@@ -117,6 +117,9 @@ internal abstract class BootstrapBackend
     /// </summary>
     public abstract bool NeedsSecondStage { get; }
 
+    /// <summary>Whether this process can empty the target of a failed run for a retry.</summary>
+    public virtual bool CanEmptyTarget => true;
+
     /// <summary>The resource of the error for a failure nothing else explains.</summary>
     public abstract string FailedResource { get; }
 
@@ -146,6 +149,8 @@ internal abstract class BootstrapBackend
         public override string Name => "mmdebstrap";
 
         public override bool NeedsSecondStage => false;
+
+        public override bool CanEmptyTarget => !rootless;
 
         public override string FailedResource => "MmdebstrapFailed";
 

@@ -8,12 +8,13 @@ namespace DockerToVms.Tasks.Bootstrap;
 
 /// <summary>
 /// Creates a Debian or Ubuntu root filesystem with debootstrap or mmdebstrap (see
-/// <see cref="Bootstrapper"/>; the task keeps its name from the days of one tool). The inputs are checked first
-/// (suite, mirror, architecture, target), the mirror is asked whether it has the suite, and
-/// debootstrap's output is streamed into the build log. An architecture the machine cannot
-/// run is bootstrapped in two stages: <c>debootstrap --foreign</c> unpacks, then the second
-/// stage runs inside the root filesystem under QEMU (see <see cref="SecondStage"/>), which
-/// needs the emulator registered with binfmt_misc first (QemuRegisterTask).
+/// <see cref="Bootstrapper"/>; the task keeps its name from the days of one tool). The inputs
+/// are checked first (suite, mirror, architecture, target), the mirror is asked whether it has
+/// the suite, and the tool's output is streamed into the build log. With debootstrap, an
+/// architecture the machine cannot run is bootstrapped in two stages: <c>debootstrap
+/// --foreign</c> unpacks, then the second stage runs inside the root filesystem under QEMU
+/// (see <see cref="SecondStage"/>); mmdebstrap runs the packages' scripts under QEMU itself,
+/// after a probe. Both need the emulator registered with binfmt_misc first (QemuRegisterTask).
 /// </summary>
 public sealed class DebootstrapTask : AsyncTask
 {
@@ -142,7 +143,10 @@ public sealed class DebootstrapTask : AsyncTask
         BootstrapBackend backend, DebootstrapOptions options, bool emulated,
         CancellationToken cancellation)
     {
-        var attempts = Math.Max(1, Attempts);
+        // A retry starts from an emptied target; one made in a user namespace belongs to the
+        // user's subordinate ids, which this process cannot delete, so it gets one run (apt
+        // still retries each file itself).
+        var attempts = backend.CanEmptyTarget ? Math.Max(1, Attempts) : 1;
         for (var attempt = 1; ; attempt++)
         {
             var result = await runner.RunAsync(backend.CreateCommand(options, emulated),

@@ -14,7 +14,9 @@ public sealed class CheckBuildHostTask : AsyncTask
     /// <summary>Whether a bootstrap will run (the cache has no entry for the recipe).</summary>
     public bool NeedsBootstrap { get; set; }
 
-    /// <summary>BaseImageBootstrapper: <c>auto</c>, <c>debootstrap</c> or <c>mmdebstrap</c>.</summary>
+    /// <summary>
+    /// BaseImageBootstrapper: <c>auto</c>, <c>debootstrap</c> or <c>mmdebstrap</c>.
+    /// </summary>
     public string Bootstrapper { get; set; } = BootstrapperSelection.Auto;
 
     /// <summary>Packages the bootstrap leaves out; only debootstrap can.</summary>

@@ -61,8 +61,8 @@ public sealed class MmdebstrapTests : IDisposable
     [TestMethod]
     public void Auto_takes_debootstrap_when_the_recipe_leaves_packages_out()
     {
-        var choice = BootstrapperSelection.Choose("auto", Options() with { Exclude = ["e2fsprogs"] },
-            rootless: false, Installed("debootstrap", "mmdebstrap"));
+        var choice = BootstrapperSelection.Choose("auto",
+            Options() with { Exclude = ["e2fsprogs"] }, rootless: false, Installed("debootstrap", "mmdebstrap"));
 
         Assert.AreEqual(BootstrapperKind.Debootstrap, choice.Kind);
     }
@@ -95,7 +95,8 @@ public sealed class MmdebstrapTests : IDisposable
         Assert.AreEqual("DTV9070", CodeOf(() =>
             BootstrapperSelection.Choose("cdebootstrap", Options(), false, both)));
         Assert.AreEqual("DTV1101", CodeOf(() =>
-            BootstrapperSelection.Choose("mmdebstrap", Options(), false, Installed("debootstrap"))));
+            BootstrapperSelection.Choose("mmdebstrap", Options(), false,
+                Installed("debootstrap"))));
         Assert.AreEqual("DTV1101", CodeOf(() =>
             BootstrapperSelection.Choose("auto", Options(), true, Installed("debootstrap"))));
         Assert.AreEqual("DTV1103", CodeOf(() => BootstrapperSelection.Choose("mmdebstrap",
@@ -323,5 +324,31 @@ public sealed class MmdebstrapTests : IDisposable
 
             Expect.Codes(engine, "DTV9012");
         }
+    }
+
+    [TestMethod]
+    public void A_build_without_root_bootstraps_in_unshare_mode_once_without_emptying_retries()
+    {
+        var runner = new FakeToolRunner(_ => new ToolResult(1,
+            ["E: Failed to fetch http://deb.debian.org/debian/x.deb  503  Service Unavailable"]));
+        var (task, engine) = Create(runner);
+        task.RunsAsRoot = false;
+        task.Bootstrapper = "auto";
+        task.Namespaces = new UserNamespaceCheck
+        {
+            UserName = "builder",
+            UserId = 1000,
+            ReadText = path => path.StartsWith("/etc/sub", StringComparison.Ordinal)
+                ? "builder:100000:65536\n"
+                : null,
+            CanSetIds = _ => true,
+        };
+
+        Assert.IsFalse(task.Execute());
+
+        Expect.Codes(engine, "DTV1023");
+        Assert.HasCount(1, runner.Commands);
+        Assert.AreEqual("env", runner.Commands[0].Program);
+        CollectionAssert.Contains(runner.Commands[0].Arguments.ToList(), "--mode=unshare");
     }
 }

@@ -22,6 +22,15 @@ public sealed class RootlessPublishTests
     // is left out of the search.
     private static readonly string[] s_shared = ["/tmp", "/var/tmp", "/var/cache"];
 
+    // Kernel settings that switch user namespaces off for ordinary users, and the value that
+    // does; a machine like that cannot show the error this test is about.
+    private static readonly (string Setting, string Blocking)[] s_kernelSwitches =
+    [
+        ("/proc/sys/kernel/unprivileged_userns_clone", "0"),
+        ("/proc/sys/user/max_user_namespaces", "0"),
+        ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1"),
+    ];
+
     [TestMethod]
     [Timeout(900_000, CooperativeCancellation = true)]
     public async Task An_ordinary_user_is_told_what_building_the_base_without_root_needs()
@@ -30,6 +39,15 @@ public sealed class RootlessPublishTests
             || !File.Exists("/usr/sbin/runuser") || !File.Exists("/usr/bin/newuidmap"))
         {
             Assert.Inconclusive("Needs root, useradd, runuser and uidmap.");
+        }
+
+        foreach (var (setting, blocking) in s_kernelSwitches)
+        {
+            if (File.Exists(setting) && File.ReadAllText(setting).Trim() == blocking)
+            {
+                Assert.Inconclusive($"This kernel keeps ordinary users from user namespaces "
+                    + $"({setting} is {blocking}).");
+            }
         }
 
         var feed = await LocalFeed.GetAsync();

@@ -27,6 +27,14 @@ public sealed class RootlessBootstrapTests
             Assert.Inconclusive("Needs root, mmdebstrap, uidmap and useradd.");
         }
 
+        var kernel = new UserNamespaceCheck().FindProblems(HostTools.Find)
+            .Where(p => p.Fix.StartsWith("sysctl", StringComparison.Ordinal)).ToList();
+        if (kernel.Count > 0)
+        {
+            Assert.Inconclusive("This kernel keeps ordinary users from user namespaces: "
+                + string.Join("; ", kernel.Select(p => p.Problem)));
+        }
+
         var shared = await SharedRootfs.GetAsync();
         var user = "dtvrl" + Guid.NewGuid().ToString("N")[..8];
         var parent = Directory.CreateTempSubdirectory("dtv-rootless-").FullName;

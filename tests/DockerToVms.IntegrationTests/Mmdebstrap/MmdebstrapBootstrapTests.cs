@@ -53,8 +53,8 @@ public sealed class MmdebstrapBootstrapTests
             + string.Join('\n', expected.Except(actual).Select(p => "- " + p)
                 .Concat(actual.Except(expected).Select(p => "+ " + p))));
 
-        var debootstrapFiles = Files(shared);
-        var mmdebstrapFiles = Files(target.Directory);
+        var debootstrapFiles = await FilesAsync(shared);
+        var mmdebstrapFiles = await FilesAsync(target.Directory);
         var differences = debootstrapFiles.Except(mmdebstrapFiles).Select(f => "- " + f)
             .Concat(mmdebstrapFiles.Except(debootstrapFiles).Select(f => "+ " + f))
             .ToList();
@@ -71,13 +71,11 @@ public sealed class MmdebstrapBootstrapTests
             "-W", "-f=${Package} ${Version} ${Architecture}\n"))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)];
 
-    private static HashSet<string> Files(string root) =>
-        Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions
-        {
-            RecurseSubdirectories = true,
-            AttributesToSkip = 0,
-        })
-            .Select(p => "./" + Path.GetRelativePath(root, p))
+    // find lists a link as a link; .NET's enumeration would follow /dev/fd into this test's
+    // own /proc/self/fd.
+    private static async Task<HashSet<string>> FilesAsync(string root) =>
+        (await Tool.RunAsync("find", root, "-mindepth", "1", "-printf", "./%P\n"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Where(p => !s_toolLeftovers.Any(l => p.StartsWith(l, StringComparison.Ordinal)
                 || p + "/" == l))
             .Where(p => !s_detachedRelease.Any(r => p.EndsWith(r, StringComparison.Ordinal)))

@@ -23,6 +23,9 @@
 #   (i) VM:         the sample published with -p:BuildVmImage=true (initramfs, tiny init):
 #                   the size of kernel and initramfs, and the time from starting QEMU under
 #                   software emulation (TCG) to the app's first line and to the power-off
+#   (j) bootstrappers: a cold base (`dotnet build -p:BuildBaseImage=true`, trim level slim)
+#                   with BaseImageBootstrapper=debootstrap and =mmdebstrap, each against the
+#                   same tool run alone on the same recipe, and against each other
 # Times are wall-clock seconds from bash's `time`; (b), (c), (g) and (h) take the median of a few
 # runs. BENCH_TIMES=0 skips (a) to (d), BENCH_SIZES=0 skips (e); (e) alone takes about half an
 # hour (four bootstraps and 26 publishes, seven of them Native AOT). BENCH_ARM64=0 skips (f),
@@ -30,6 +33,8 @@
 # and 2 + 2 x BENCH_RUNS publishes; needs the docker-registry package). BENCH_ARCHIVE=0 skips
 # (h), which takes a minute or two once the base is cached. BENCH_VM=0 skips (i), which
 # takes a few minutes (one publish, which fetches the suite's kernel once, and BENCH_RUNS boots).
+# BENCH_BOOTSTRAPPERS=0 skips (j), which takes about three minutes. (a) to (e) bootstrap with
+# BaseImageBootstrapper's default, auto.
 # Run as root. Everything it makes (temporary folders, images) is removed at the end.
 set -euo pipefail
 
@@ -45,6 +50,7 @@ arm64="${BENCH_ARM64:-1}"
 registry="${BENCH_REGISTRY:-1}"
 vm="${BENCH_VM:-1}"
 archive="${BENCH_ARCHIVE:-1}"
+bootstrappers="${BENCH_BOOTSTRAPPERS:-1}"
 # Another name keeps two benchmarks on one machine from removing each other's images.
 repository="${BENCH_REPOSITORY:-dtv-bench-consoleapp}"
 size_repository="dtv-bench-size"
@@ -457,6 +463,35 @@ if [[ "$vm" -eq 1 ]]; then
   median_vm_off="$(median "${vm_off_times[@]}")"
 fi
 
+# (j) Each tool alone first, then the cold base with it, so that any warming of the mirror's
+# caches favours the tool alone. The base is prepared with `dotnet build` (the sample is
+# already built, so this is the base's work) at trim level slim, into a cache of its own;
+# the bootstrap stage is the time the build log gives for the tool as DockerToVms runs it.
+if [[ "$bootstrappers" -eq 1 ]]; then
+  declare -A alone=() base=() stage=()
+  for tool in debootstrap mmdebstrap; do
+    dtv_log "(j) $tool --variant=minbase $suite alone"
+    alone[$tool]="$(measure "$tool-alone" "$tool" --variant=minbase "$suite" \
+      "$work/$tool-alone" "$mirror")"
+    dtv_log "(j) cold base with BaseImageBootstrapper=$tool"
+    base[$tool]="$(measure "$tool-base" dotnet build "$project" "${common[@]}" -v:n \
+      -p:BuildBaseImage=true -p:BaseImageBootstrapper="$tool" -p:BaseImageTrim=slim \
+      -p:BaseImageCacheDirectory="$work/cache-$tool" -p:BaseImageSuite="$suite" \
+      -p:BaseImageMirror="$mirror" -p:ContainerRepository="$repository-$tool")"
+    stage[$tool]="$(grep -o 'DockerToVms: bootstrap took [0-9.]* s' \
+      "$work/logs/$tool-base.log" | tail -n 1 | awk '{ print $4 }')"
+    bootstrap_stages="$(grep -ho 'DockerToVms: .* took [0-9.]* s\.' \
+      "$work/logs/$tool-base.log" | sed 's/^DockerToVms: /        /' || true)"
+    printf -v "stages_$tool" '%s' "$bootstrap_stages"
+  done
+  mapfile -t bootstrapper_images < <(docker images -q \
+    --filter "reference=$repository-debootstrap-base" \
+    --filter "reference=$repository-mmdebstrap-base")
+  if [[ "${#bootstrapper_images[@]}" -gt 0 ]]; then
+    docker rmi -f "${bootstrapper_images[@]}" >/dev/null 2>&1 || true
+  fi
+fi
+
 # Leave nothing behind before the report, so the report is the last thing printed.
 dtv_cleanup
 
@@ -576,4 +611,23 @@ if [[ "$vm" -eq 1 ]]; then
   row "QEMU start to power-off" "$median_vm_off"
   heading "    size, MB = 10^6 bytes" MB
   row "vmlinuz + initramfs.img" "$vm_mb" "$(ratio "$vm_mb" 64)" "of the 64 MB target"
+fi
+
+if [[ "$bootstrappers" -eq 1 ]]; then
+  heading "(j) cold base by bootstrapper, $suite minbase" seconds
+  for tool in debootstrap mmdebstrap; do
+    other=debootstrap
+    [[ "$tool" == debootstrap ]] && other=mmdebstrap
+    row "$tool alone" "${alone[$tool]}" 1.00 "(reference)"
+    row "  bootstrap stage with it" "${stage[$tool]}" \
+      "$(ratio "${stage[$tool]}" "${alone[$tool]}")" "of $tool alone"
+    row "  cold base (build, slim) with it" "${base[$tool]}" \
+      "$(ratio "${base[$tool]}" "${alone[$tool]}")" "of $tool alone"
+    row "" "" "$(ratio "${base[$tool]}" "${alone[$other]}")" "of $other alone"
+    row "" "" "$(ratio "${base[$tool]}" "${base[$other]}")" "of the cold base with $other"
+    stages_name="stages_$tool"
+    if [[ -n "${!stages_name}" ]]; then
+      printf '      stages:\n%s\n' "${!stages_name}"
+    fi
+  done
 fi

@@ -99,7 +99,7 @@ publish_args=(publish "$project" -r linux-x64 -nologo -p:BuildBaseImage=true
 
 # What the log shows when a stage has begun, and how long after that a kill may come.
 declare -A stage_marker=(
-  [bootstrap]='debootstrap --variant'
+  [bootstrap]='debootstrap --variant|mmdebstrap --mode'
   [chroot]='chroot took|chroot .*apt-get install'
   [trim]='chroot took'
   [import]='tar --create'
@@ -214,7 +214,7 @@ for ((i = 0; attempted < kills && i < kills * 3; i++)); do
     fi
     sleep 0.2
   done
-  if [[ "${#left_behind[@]}" -gt 0 ]] && grep -q 'debootstrap --variant\|no bootstrap needed\|not imported again\|imported the base image' "$log"; then
+  if [[ "${#left_behind[@]}" -gt 0 ]] && grep -q 'debootstrap --variant\|mmdebstrap --mode\|no bootstrap needed\|not imported again\|imported the base image' "$log"; then
     check_left_behind_removed "$signal" "$stage"
   fi
   sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"

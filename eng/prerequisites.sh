@@ -48,6 +48,10 @@ DTV_REQUIRED_PACKAGES=(
   # Virtual machine images: the disk and ISO tools above, depmod for the kernel's modules
   # (kmod), gcc and libc6-dev for the init, zstd for the initramfs, QEMU to boot it.
   "zstd:zstd"
+  # mmdebstrap bootstraps faster than debootstrap (BaseImageBootstrapper=auto takes it), and
+  # in a user namespace with uidmap's newuidmap and newgidmap for a build without root.
+  "mmdebstrap:mmdebstrap"
+  "uidmap:newuidmap"
 )
 
 DTV_DOCKER_START_TIMEOUT="${DTV_DOCKER_START_TIMEOUT:-60}"

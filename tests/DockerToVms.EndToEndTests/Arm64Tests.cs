@@ -54,6 +54,7 @@ public sealed class Arm64Tests
         <PropertyGroup>
           <InvariantGlobalization>true</InvariantGlobalization>
           <BaseImageIncludeDotNetDependencies>false</BaseImageIncludeDotNetDependencies>
+          <BaseImageBootstrapper>debootstrap</BaseImageBootstrapper>
         </PropertyGroup>
         <ItemGroup>
           <BaseImageRun Include="setuid-check" Command="{SetuidCheck}" />

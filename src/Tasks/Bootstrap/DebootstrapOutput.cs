@@ -3,7 +3,7 @@ using DockerToVms.Tasks.Execution;
 
 namespace DockerToVms.Tasks.Bootstrap;
 
-/// <summary>What a failed debootstrap run's last lines say went wrong.</summary>
+/// <summary>What a failed debootstrap (or mmdebstrap) run's last lines say went wrong.</summary>
 public enum DebootstrapFailureKind
 {
     /// <summary>Nothing this library recognises; reported with debootstrap's own lines.</summary>
@@ -37,6 +37,10 @@ public static partial class DebootstrapOutput
     [
         "Release signed by unknown key", "Invalid Release signature",
         "Error executing gpgv", "Keyring-based check was requested",
+
+        // apt's, as mmdebstrap runs it.
+        "NO_PUBKEY", "signatures couldn't be verified", "signatures were invalid",
+        "is not signed",
     ];
 
     // debootstrap's messages for a failed download, and wget's for failures that may pass.
@@ -45,7 +49,13 @@ public static partial class DebootstrapOutput
         "Couldn't download", "Failed getting release", "Connection reset",
         "Connection closed", "Read error", "No data received", "Connection timed out",
         "Unable to establish", "Temporary failure in name resolution", "Connection refused",
+
+        // apt's, as mmdebstrap runs it.
+        "Could not connect", "Temporary failure resolving", "Connection failed",
+        "Could not resolve", "Undetermined Error",
     ];
+
+    private static readonly string[] s_aptNoSpace = ["You don't have enough free space in"];
 
     /// <summary>Where debootstrap keeps the output of wget, tar and dpkg, inside the target.</summary>
     public const string LogFile = "debootstrap/debootstrap.log";
@@ -81,7 +91,8 @@ public static partial class DebootstrapOutput
             .SelectMany(m => m.Select(x => x.Value.TrimEnd(':', ',', '.')))
             .LastOrDefault() ?? string.Empty;
 
-        if (DiskFull.LineIn(result) is { } full)
+        // apt checks the space for its downloads before it starts them, in its own words.
+        if ((DiskFull.LineIn(result) ?? Find(result, s_aptNoSpace)) is { } full)
         {
             return new(DebootstrapFailureKind.DiskFull, full, url);
         }
@@ -96,7 +107,10 @@ public static partial class DebootstrapOutput
         var status = result.LastLines.LastOrDefault(l => HttpErrorPattern().IsMatch(l));
         if (status is not null)
         {
-            var code = int.Parse(HttpErrorPattern().Match(status).Groups[1].Value,
+            var match = HttpErrorPattern().Match(status);
+            var code = int.Parse(match.Groups[1].Success
+                    ? match.Groups[1].Value
+                    : match.Groups[2].Value,
                 System.Globalization.CultureInfo.InvariantCulture);
             return new(code >= 500 || code is 408 or 429
                 ? DebootstrapFailureKind.Download
@@ -119,6 +133,8 @@ public static partial class DebootstrapOutput
     [GeneratedRegex(@"(?:https?|ftp)://\S+")]
     private static partial Regex UrlPattern();
 
-    [GeneratedRegex(@"ERROR (\d{3})\b")]
+    // wget's "ERROR 503: ..." for debootstrap; apt's "Failed to fetch URL  503  ..." for
+    // mmdebstrap.
+    [GeneratedRegex(@"ERROR (\d{3})\b|Failed to fetch \S+\s+(\d{3})\s")]
     private static partial Regex HttpErrorPattern();
 }

@@ -7,12 +7,14 @@ using Microsoft.Build.Framework;
 namespace DockerToVms.Tasks.Bootstrap;
 
 /// <summary>
-/// Creates a Debian or Ubuntu root filesystem with debootstrap. The inputs are checked first
-/// (suite, mirror, architecture, target), the mirror is asked whether it has the suite, and
-/// debootstrap's output is streamed into the build log. An architecture the machine cannot
-/// run is bootstrapped in two stages: <c>debootstrap --foreign</c> unpacks, then the second
-/// stage runs inside the root filesystem under QEMU (see <see cref="SecondStage"/>), which
-/// needs the emulator registered with binfmt_misc first (QemuRegisterTask).
+/// Creates a Debian or Ubuntu root filesystem with debootstrap or mmdebstrap (see
+/// <see cref="Bootstrapper"/>; the task keeps its name from the days of one tool). The inputs
+/// are checked first (suite, mirror, architecture, target), the mirror is asked whether it has
+/// the suite, and the tool's output is streamed into the build log. With debootstrap, an
+/// architecture the machine cannot run is bootstrapped in two stages: <c>debootstrap
+/// --foreign</c> unpacks, then the second stage runs inside the root filesystem under QEMU
+/// (see <see cref="SecondStage"/>); mmdebstrap runs the packages' scripts under QEMU itself,
+/// after a probe. Both need the emulator registered with binfmt_misc first (QemuRegisterTask).
 /// </summary>
 public sealed class DebootstrapTask : AsyncTask
 {
@@ -67,6 +69,23 @@ public sealed class DebootstrapTask : AsyncTask
     /// </summary>
     public int Attempts { get; set; } = 3;
 
+    /// <summary>
+    /// The tool that bootstraps: <c>debootstrap</c> (the default), <c>mmdebstrap</c>, or
+    /// <c>auto</c> for mmdebstrap when it is installed and the recipe leaves no package out.
+    /// An ordinary user's build always uses mmdebstrap, in a user namespace.
+    /// </summary>
+    public string Bootstrapper { get; set; } = "debootstrap";
+
+    /// <summary>The bootstrapper that ran: <c>debootstrap</c> or <c>mmdebstrap</c>.</summary>
+    [Output]
+    public string BootstrapperUsed { get; private set; } = string.Empty;
+
+    /// <summary>Whether the build runs as root; tests replace it.</summary>
+    internal bool RunsAsRoot { get; set; } = HostTools.IsRoot;
+
+    /// <summary>Replaces the user namespace check in tests; null for the real machine.</summary>
+    internal UserNamespaceCheck? Namespaces { get; set; }
+
     /// <summary>Replaces the mirror check in tests; null for the real one.</summary>
     internal MirrorProbe? Probe { get; set; }
 
@@ -80,16 +99,21 @@ public sealed class DebootstrapTask : AsyncTask
     {
         var options = Validate();
         var runner = GetRunner();
-        if (runner.Find("debootstrap") is null)
+        var rootless = !RunsAsRoot;
+        var choice = BootstrapperSelection.Choose(Foreign ? "debootstrap" : Bootstrapper,
+            options, rootless, runner.Find);
+        if (rootless)
         {
-            throw new DtvException("DebootstrapMissing");
+            (Namespaces ?? new UserNamespaceCheck()).Require(runner.Find);
         }
-
-        if (runner.Find("unshare") is null)
+        else if (runner.Find("unshare") is null)
         {
             throw new DtvException("UnshareMissing", "unshare");
         }
 
+        BootstrapperUsed = choice.Name;
+        Log.LogMessageFromResources(MessageImportance.High, "BootstrapperChosen", options.Suite,
+            options.Architecture, choice.Name, choice.Reason);
         if (options.AllowUnsigned)
         {
             Log.LogWarningWithCodeFromResources("UnsignedAllowed", options.Suite, options.Mirror);
@@ -100,11 +124,12 @@ public sealed class DebootstrapTask : AsyncTask
             .ConfigureAwait(false);
 
         var clock = Stopwatch.StartNew();
-        var twoStages = !options.Foreign
+        var backend = BootstrapBackend.For(choice.Kind, rootless);
+        var emulated = !options.Foreign
             && !QemuBinaryFormats.RunsNatively(HostArchitecture, options.Architecture);
-        await RunWithRetriesAsync(runner, options with { Foreign = options.Foreign || twoStages },
-            cancellation).ConfigureAwait(false);
-        if (twoStages)
+        await RunWithRetriesAsync(runner, backend, options, emulated, cancellation)
+            .ConfigureAwait(false);
+        if (emulated && backend.NeedsSecondStage)
         {
             LogStageTime("first stage of the bootstrap", clock.Elapsed);
             await SecondStage.RunAsync(options.TargetDirectory, options.Architecture, runner,
@@ -115,20 +140,31 @@ public sealed class DebootstrapTask : AsyncTask
     }
 
     private async System.Threading.Tasks.Task RunWithRetriesAsync(IToolRunner runner,
-        DebootstrapOptions options, CancellationToken cancellation)
+        BootstrapBackend backend, DebootstrapOptions options, bool emulated,
+        CancellationToken cancellation)
     {
-        var attempts = Math.Max(1, Attempts);
+        // A retry starts from an emptied target; one made in a user namespace belongs to the
+        // user's subordinate ids, which this process cannot delete, so it gets one run (apt
+        // still retries each file itself).
+        var attempts = backend.CanEmptyTarget ? Math.Max(1, Attempts) : 1;
         for (var attempt = 1; ; attempt++)
         {
-            var result = await runner.RunAsync(DebootstrapCommand.Create(options), cancellation)
-                .ConfigureAwait(false);
+            var result = await runner.RunAsync(backend.CreateCommand(options, emulated),
+                cancellation).ConfigureAwait(false);
             if (result.ExitCode == 0)
             {
                 return;
             }
 
+            if (emulated && EmulationFailure(result, options.Architecture) is { } machine)
+            {
+                throw new DtvException("EmulationNotWorking", options.Architecture,
+                    options.TargetDirectory, result.ExitCode, machine,
+                    QemuBinaryFormats.EntryName(options.Architecture), result.Tail);
+            }
+
             var failure = DebootstrapOutput.Classify(result,
-                DebootstrapOutput.ReadLog(options.TargetDirectory));
+                backend.ReadLog(options.TargetDirectory));
             switch (failure.Kind)
             {
                 case DebootstrapFailureKind.DiskFull:
@@ -141,7 +177,7 @@ public sealed class DebootstrapTask : AsyncTask
                     break;
                 case DebootstrapFailureKind.Signature:
                     throw new DtvException("SignatureCheckFailed", options.Suite, options.Mirror,
-                        options.Keyring.Length > 0 ? options.Keyring : "debootstrap's default",
+                        options.Keyring.Length > 0 ? options.Keyring : backend.Name + "'s default",
                         failure.Line);
                 case DebootstrapFailureKind.Download when attempt < attempts:
                     break;
@@ -149,18 +185,35 @@ public sealed class DebootstrapTask : AsyncTask
                     throw new DtvException("DownloadFailed", attempt,
                         failure.Url.Length > 0 ? failure.Url : options.Mirror, failure.Line);
                 default:
-                    throw new DtvException("DebootstrapFailed", options.Suite,
+                    throw new DtvException(backend.FailedResource, options.Suite,
                         options.Architecture, result.ExitCode, result.Tail);
             }
 
-            // A half-made target cannot be resumed: debootstrap wants it empty.
+            // A half-made target cannot be resumed: both tools want it empty.
             var wait = TimeSpan.FromSeconds(5 * (1 << (attempt - 1)));
-            Log.LogMessageFromResources(MessageImportance.High, "DownloadRetry", "debootstrap",
+            Log.LogMessageFromResources(MessageImportance.High, "DownloadRetry", backend.Name,
                 failure.Line.Trim(), wait.TotalSeconds, attempt + 1, attempts);
             await Delay(wait, cancellation).ConfigureAwait(false);
             Rootfs.RootfsCache.Discard(options.TargetDirectory);
             Directory.CreateDirectory(options.TargetDirectory);
         }
+    }
+
+    // The emulation probe of an mmdebstrap bootstrap prints the machine name it got; a name
+    // that is not the architecture's, or none at all after the hook ran, means emulation does
+    // not work. Returns that name, or null when the failure lies elsewhere.
+    private static string? EmulationFailure(ToolResult result, string architecture)
+    {
+        var line = result.LastLines.LastOrDefault(l =>
+            l.StartsWith(MmdebstrapCommand.MachineMarker, StringComparison.Ordinal));
+        if (line is null)
+        {
+            return null;
+        }
+
+        var machine = line[MmdebstrapCommand.MachineMarker.Length..].Trim();
+        var expected = EmulationProbe.MachineNames(architecture);
+        return expected.Count > 0 && !expected.Contains(machine) ? machine : null;
     }
 
     private DebootstrapOptions Validate()
@@ -186,11 +239,6 @@ public sealed class DebootstrapTask : AsyncTask
         if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
         {
             throw new DtvException("TargetNotEmpty", target);
-        }
-
-        if (!HostTools.IsRoot)
-        {
-            throw new DtvException("NotRoot");
         }
 
         return new DebootstrapOptions

@@ -1,18 +1,28 @@
+using DockerToVms.Tasks.Bootstrap;
 using DockerToVms.Tasks.Docker;
 using Microsoft.Build.Framework;
 
 namespace DockerToVms.Tasks.Execution;
 
 /// <summary>
-/// Checks, before any slow step starts, that this machine can build the base image: root,
-/// the tools the steps run, and a Docker daemon that answers. A missing piece fails the build
-/// at once with what to install or start; a missing daemon only when the build needs one,
-/// since without it the image goes to an archive.
+/// Checks, before any slow step starts, that this machine can build the base image: root (or,
+/// for an ordinary user, a usable user namespace), the tools the steps run, and a Docker
+/// daemon that answers. A missing piece fails the build at once with what to install or start;
+/// a missing daemon only when the build needs one, since without it the image goes to an
+/// archive.
 /// </summary>
 public sealed class CheckBuildHostTask : AsyncTask
 {
     /// <summary>Whether a bootstrap will run (the cache has no entry for the recipe).</summary>
     public bool NeedsBootstrap { get; set; }
+
+    /// <summary>
+    /// BaseImageBootstrapper: <c>auto</c>, <c>debootstrap</c> or <c>mmdebstrap</c>.
+    /// </summary>
+    public string Bootstrapper { get; set; } = BootstrapperSelection.Auto;
+
+    /// <summary>Packages the bootstrap leaves out; only debootstrap can.</summary>
+    public string[] ExcludePackages { get; set; } = [];
 
     /// <summary>The daemon's address; empty for DOCKER_HOST or the local socket.</summary>
     public string DockerHost { get; set; } = string.Empty;
@@ -34,6 +44,12 @@ public sealed class CheckBuildHostTask : AsyncTask
     [Output]
     public bool DaemonAvailable { get; private set; }
 
+    /// <summary>Whether the build runs as root; tests replace it.</summary>
+    internal bool RunsAsRoot { get; set; } = HostTools.IsRoot;
+
+    /// <summary>Replaces the user namespace check in tests; null for the real machine.</summary>
+    internal UserNamespaceCheck? Namespaces { get; set; }
+
     /// <inheritdoc />
     protected override async System.Threading.Tasks.Task ExecuteAsync(
         CancellationToken cancellation)
@@ -41,14 +57,24 @@ public sealed class CheckBuildHostTask : AsyncTask
         var runner = GetRunner();
         if (NeedsBootstrap)
         {
-            if (!HostTools.IsRoot)
+            var recipe = new DebootstrapOptions
             {
-                throw new DtvException("NotRoot");
-            }
+                Suite = string.Empty,
+                Mirror = string.Empty,
+                TargetDirectory = string.Empty,
+                Architecture = string.Empty,
+                Exclude = ExcludePackages,
+            };
+            BootstrapperSelection.Choose(Bootstrapper, recipe, !RunsAsRoot, runner.Find);
+            if (!RunsAsRoot)
+            {
+                (Namespaces ?? new UserNamespaceCheck()).Require(runner.Find);
 
-            if (runner.Find("debootstrap") is null)
-            {
-                throw new DtvException("DebootstrapMissing");
+                // Bootstrapping works in a user namespace; the steps after it do not yet, and
+                // failing here costs no download.
+                throw new DtvException("RootlessNotAvailable", Environment.UserName,
+                    "the customisation, trimming and import of the root filesystem in a user "
+                    + "namespace");
             }
 
             foreach (var tool in new[] { "unshare", "chroot", "mount" })

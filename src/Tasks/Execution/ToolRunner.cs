@@ -164,6 +164,9 @@ public static class HostTools
     /// <summary>Whether this process runs as root (effective uid 0).</summary>
     public static bool IsRoot => GetEffectiveUserId() == 0;
 
+    /// <summary>This process's effective user id.</summary>
+    public static long UserId => GetEffectiveUserId();
+
     private static uint GetEffectiveUserId()
     {
         // /proc/self/status lists real, effective, saved and filesystem ids on its Uid line.

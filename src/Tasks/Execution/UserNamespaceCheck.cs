@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace DockerToVms.Tasks.Execution;
+
+/// <summary>One thing that keeps an ordinary user from building in a user namespace.</summary>
+/// <param name="Problem">What is missing, in words for the error.</param>
+/// <param name="Fix">The command, run as root, that supplies it.</param>
+public sealed record NamespaceProblem(string Problem, string Fix);
+
+/// <summary>
+/// Checks that an ordinary user can build a root filesystem in a user namespace, the way
+/// mmdebstrap's unshare mode does: the kernel allows unprivileged user namespaces, the user
+/// has ranges of subordinate user and group ids, and newuidmap and newgidmap, which map those
+/// ranges, are installed setuid root. Files are read through seams so tests can describe any
+/// machine.
+/// </summary>
+public sealed class UserNamespaceCheck
+{
+    /// <summary>The ids a root filesystem needs: every id a Debian package may use.</summary>
+    public const int RequiredIds = 65536;
+
+    /// <summary>Reads a whole file, or returns null when it does not exist.</summary>
+    public Func<string, string?> ReadText { get; init; } = ReadFile;
+
+    /// <summary>Whether a program may set ids: setuid root, or file capabilities.</summary>
+    public Func<string, bool> CanSetIds { get; init; } = IsSetuidOrCapable;
+
+    /// <summary>The building user's name.</summary>
+    public string UserName { get; init; } = Environment.UserName;
+
+    /// <summary>The building user's numeric id.</summary>
+    public long UserId { get; init; } = HostTools.UserId;
+
+    /// <summary>Everything missing; empty when a user namespace can be used.</summary>
+    public IReadOnlyList<NamespaceProblem> FindProblems(Func<string, string?> find)
+    {
+        var problems = new List<NamespaceProblem>();
+        if (Setting("/proc/sys/kernel/unprivileged_userns_clone") == "0")
+        {
+            problems.Add(new("the kernel does not let ordinary users make user namespaces "
+                + "(kernel.unprivileged_userns_clone=0)",
+                "sysctl -w kernel.unprivileged_userns_clone=1"));
+        }
+
+        if (Setting("/proc/sys/user/max_user_namespaces") == "0")
+        {
+            problems.Add(new("user namespaces are switched off (user.max_user_namespaces=0)",
+                "sysctl -w user.max_user_namespaces=15000"));
+        }
+
+        if (Setting("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1")
+        {
+            problems.Add(new("AppArmor keeps ordinary users from using user namespaces "
+                + "(kernel.apparmor_restrict_unprivileged_userns=1)",
+                "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"));
+        }
+
+        foreach (var (file, kind, option) in new[]
+        {
+            ("/etc/subuid", "user", "--add-subuids"), ("/etc/subgid", "group", "--add-subgids"),
+        })
+        {
+            if (!HasRange(file))
+            {
+                problems.Add(new($"'{UserName}' has no range of {RequiredIds} subordinate {kind} "
+                    + $"ids in {file}",
+                    $"usermod {option} 100000-165535 {UserName} (a range no other user has)"));
+            }
+        }
+
+        foreach (var program in new[] { "newuidmap", "newgidmap" })
+        {
+            var path = find(program);
+            if (path is null)
+            {
+                problems.Add(new($"{program} is not installed", "apt-get install uidmap"));
+            }
+            else if (!CanSetIds(path))
+            {
+                problems.Add(new($"{path} is neither setuid root nor given capabilities",
+                    $"chmod u+s {path}"));
+            }
+        }
+
+        return problems;
+    }
+
+    /// <summary>Fails with everything that is missing and the commands that supply it.</summary>
+    /// <exception cref="DtvException">DTV9071 when a user namespace cannot be used.</exception>
+    public void Require(Func<string, string?> find)
+    {
+        var problems = FindProblems(find);
+        if (problems.Count > 0)
+        {
+            throw new DtvException("NoUserNamespace", UserName, UserId,
+                string.Join("; ", problems.Select(p => p.Problem)),
+                string.Join("; ", problems.Select(p => p.Fix).Distinct(StringComparer.Ordinal)));
+        }
+    }
+
+    private string? Setting(string path) => ReadText(path)?.Trim();
+
+    // A line is NAME_OR_UID:FIRST:COUNT; several short ranges do not make one long one, since
+    // the tools map a single range.
+    private bool HasRange(string file)
+    {
+        var text = ReadText(file) ?? string.Empty;
+        var uid = UserId.ToString(CultureInfo.InvariantCulture);
+        return text.Split('\n').Select(l => l.Trim().Split(':')).Any(f =>
+            f.Length == 3
+            && (f[0] == UserName || f[0] == uid)
+            && long.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture,
+                out var count)
+            && count >= RequiredIds);
+    }
+
+    private static string? ReadFile(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? File.ReadAllText(path) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsSetuidOrCapable(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.Exists && info.UnixFileMode.HasFlag(UnixFileMode.SetUser))
+        {
+            return true;
+        }
+
+        // Some distributions give newuidmap the capability to set ids instead of setuid.
+        var name = Encoding.UTF8.GetBytes("security.capability\0");
+        return GetExtendedAttribute(Encoding.UTF8.GetBytes(path + "\0"), name, null, 0) > 0;
+    }
+
+    [DllImport("libc.so.6", EntryPoint = "getxattr", SetLastError = true)]
+    private static extern nint GetExtendedAttribute(byte[] path, byte[] name, byte[]? value,
+        nuint size);
+}

@@ -1,0 +1,176 @@
+using DockerToVms.Tasks.Execution;
+using DockerToVms.Tasks.Tests.Infrastructure;
+
+namespace DockerToVms.Tasks.Tests.Rootless;
+
+/// <summary>
+/// The check that an ordinary user can build in a user namespace, on machines described by
+/// the files they would have, and what the build host check makes of a build without root.
+/// </summary>
+[TestClass]
+public sealed class UserNamespaceCheckTests
+{
+    private const string Ranges = "builder:100000:65536\n";
+
+    private static UserNamespaceCheck Machine(Dictionary<string, string> files,
+        bool setuid = true) => new()
+        {
+            UserName = "builder",
+            UserId = 1000,
+            ReadText = path => files.TryGetValue(path, out var text) ? text : null,
+            CanSetIds = _ => setuid,
+        };
+
+    private static Dictionary<string, string> Usable() => new()
+    {
+        ["/etc/subuid"] = Ranges,
+        ["/etc/subgid"] = Ranges,
+        ["/proc/sys/user/max_user_namespaces"] = "63413\n",
+        ["/proc/sys/kernel/unprivileged_userns_clone"] = "1\n",
+    };
+
+    private static string? Everything(string program) => "/usr/bin/" + program;
+
+    [TestMethod]
+    public void A_user_with_ranges_and_the_map_helpers_can_build()
+    {
+        Assert.HasCount(0, Machine(Usable()).FindProblems(Everything));
+    }
+
+    [TestMethod]
+    public void A_range_may_name_the_user_by_number()
+    {
+        var files = Usable();
+        files["/etc/subuid"] = "other:200000:65536\n1000:100000:65536\n";
+
+        Assert.HasCount(0, Machine(files).FindProblems(Everything));
+    }
+
+    [TestMethod]
+    public void A_user_without_a_subuid_range_is_told_the_usermod_command()
+    {
+        var files = Usable();
+        files["/etc/subuid"] = "other:100000:65536\n";
+
+        var problem = Machine(files).FindProblems(Everything).Single();
+
+        StringAssert.Contains(problem.Problem, "/etc/subuid");
+        StringAssert.StartsWith(problem.Fix, "usermod --add-subuids 100000-165535 builder");
+    }
+
+    [TestMethod]
+    public void A_range_shorter_than_65536_ids_does_not_count()
+    {
+        var files = Usable();
+        files["/etc/subgid"] = "builder:100000:1000\n";
+
+        var problem = Machine(files).FindProblems(Everything).Single();
+
+        StringAssert.StartsWith(problem.Fix, "usermod --add-subgids");
+    }
+
+    [TestMethod]
+    public void Switched_off_user_namespaces_are_told_the_sysctl_command()
+    {
+        var files = Usable();
+        files["/proc/sys/kernel/unprivileged_userns_clone"] = "0\n";
+        files["/proc/sys/user/max_user_namespaces"] = "0\n";
+        files["/proc/sys/kernel/apparmor_restrict_unprivileged_userns"] = "1\n";
+
+        var fixes = Machine(files).FindProblems(Everything).Select(p => p.Fix).ToList();
+
+        CollectionAssert.AreEquivalent(new[]
+        {
+            "sysctl -w kernel.unprivileged_userns_clone=1",
+            "sysctl -w user.max_user_namespaces=15000",
+            "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0",
+        }, fixes);
+    }
+
+    [TestMethod]
+    public void A_kernel_without_the_debian_switch_is_fine()
+    {
+        var files = Usable();
+        files.Remove("/proc/sys/kernel/unprivileged_userns_clone");
+
+        Assert.HasCount(0, Machine(files).FindProblems(Everything));
+    }
+
+    [TestMethod]
+    public void Missing_map_helpers_are_told_to_install_uidmap()
+    {
+        var problems = Machine(Usable()).FindProblems(p => p == "newgidmap" ? null : "/x/" + p);
+
+        Assert.AreEqual("apt-get install uidmap", problems.Single().Fix);
+    }
+
+    [TestMethod]
+    public void Map_helpers_that_are_not_setuid_are_told_chmod()
+    {
+        var problems = Machine(Usable(), setuid: false).FindProblems(Everything);
+
+        CollectionAssert.AreEquivalent(
+            new[] { "chmod u+s /usr/bin/newuidmap", "chmod u+s /usr/bin/newgidmap" },
+            problems.Select(p => p.Fix).ToList());
+    }
+
+    [TestMethod]
+    public void Everything_missing_is_one_DTV9071_that_names_every_fix()
+    {
+        var e = Assert.ThrowsExactly<DtvException>(
+            () => Machine([], setuid: false).Require(_ => null));
+
+        Assert.AreEqual("DTV9071", e.Code);
+        var fixes = (string)e.Arguments[3]!;
+        StringAssert.Contains(fixes, "--add-subuids");
+        StringAssert.Contains(fixes, "--add-subgids");
+        StringAssert.Contains(fixes, "apt-get install uidmap");
+    }
+
+    private static (CheckBuildHostTask Task, RecordingBuildEngine Engine) HostCheck(
+        Dictionary<string, string> files)
+    {
+        var engine = new RecordingBuildEngine();
+        var task = new CheckBuildHostTask
+        {
+            BuildEngine = engine,
+            NeedsBootstrap = true,
+            RunsAsRoot = false,
+            Namespaces = Machine(files),
+            Runner = new FakeToolRunner(),
+            DockerHost = "unix:///nonexistent/docker.sock",
+        };
+        return (task, engine);
+    }
+
+    [TestMethod]
+    public void A_build_without_root_or_a_user_namespace_fails_before_any_download()
+    {
+        var (task, engine) = HostCheck([]);
+
+        Assert.IsFalse(task.Execute());
+
+        Expect.Codes(engine, "DTV9071");
+    }
+
+    [TestMethod]
+    public void A_build_without_root_but_with_a_user_namespace_is_told_what_is_not_there_yet()
+    {
+        var (task, engine) = HostCheck(Usable());
+
+        Assert.IsFalse(task.Execute());
+
+        Expect.Codes(engine, "DTV2101");
+    }
+
+    [TestMethod]
+    public void A_build_without_root_that_pins_debootstrap_is_DTV1104()
+    {
+        var (task, engine) = HostCheck(Usable());
+        task.Bootstrapper = "debootstrap";
+
+        Assert.IsFalse(task.Execute());
+
+        Expect.Codes(engine, "DTV1104");
+    }
+}

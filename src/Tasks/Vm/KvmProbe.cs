@@ -6,15 +6,19 @@ namespace DockerToVms.Tasks.Vm;
 /// <summary>
 /// Decides between KVM and software emulation (TCG). /dev/kvm existing is not enough: on
 /// nested or restricted machines it opens, and a VM may even start, yet the guest kernel
-/// stops on an instruction KVM cannot run, and QEMU hangs. So the VM's own kernel is booted
-/// under KVM without a root filesystem; it panics at once and, with panic=-1 and
-/// -no-reboot, QEMU ends with 0. Anything else within the time limit means TCG.
+/// stops on an instruction KVM cannot run, and QEMU hangs or the guest crashes. So the VM's
+/// own kernel is booted under KVM without a root filesystem; a working KVM lets it reach the
+/// panic for the missing root and, with panic=-1 and -no-reboot, QEMU ends with 0. Any other
+/// end within the time limit, a crash that also ends in a panic among them, means TCG.
 /// </summary>
 public sealed class KvmProbe
 {
     /// <summary>How long a kernel gets to reach its panic under KVM; a working KVM needs
     /// about a second.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(8);
+
+    // What the kernel's panic says when it finds no root file system to mount.
+    private const string MissingRootPanic = "VFS: Unable to mount root fs";
 
     private readonly IToolRunner _runner;
     private readonly string _kvmDevice;
@@ -55,7 +59,6 @@ public sealed class KvmProbe
         arguments.RemoveRange(initrd, 2);
         var netdev = arguments.IndexOf("-netdev");
         arguments.RemoveRange(netdev, arguments.Count - netdev);
-        arguments[arguments.IndexOf("stdio")] = "null";
 
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         limit.CancelAfter(timeout);
@@ -67,10 +70,17 @@ public sealed class KvmProbe
                     GracePeriod = TimeSpan.Zero,
                 },
                 limit.Token).ConfigureAwait(false);
-            Reason = result.ExitCode == 0
-                ? "a kernel boots under KVM"
-                : $"QEMU with KVM ended with code {result.ExitCode}";
-            return result.ExitCode == 0 ? "kvm" : "tcg";
+            // The panic must be the one for the missing root: a guest that crashes under a
+            // broken KVM panics too, and QEMU ends with 0 as well.
+            var reachedRoot = result.LastLines.Any(line =>
+                line.Contains(MissingRootPanic, StringComparison.Ordinal));
+            Reason = (result.ExitCode, reachedRoot) switch
+            {
+                (0, true) => "a kernel boots under KVM",
+                (0, false) => "a kernel crashed under KVM before it looked for its root",
+                _ => $"QEMU with KVM ended with code {result.ExitCode}",
+            };
+            return result.ExitCode == 0 && reachedRoot ? "kvm" : "tcg";
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
         {

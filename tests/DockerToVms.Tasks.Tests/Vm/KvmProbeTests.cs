@@ -26,7 +26,8 @@ public sealed class KvmProbeTests : IDisposable
     [TestMethod]
     public async Task A_kernel_that_boots_under_KVM_means_KVM()
     {
-        var runner = new FakeToolRunner();
+        var runner = new FakeToolRunner(_ => new ToolResult(0,
+            ["Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)"]));
 
         var choice = await Choose(new KvmProbe(runner, Device()));
 
@@ -35,6 +36,20 @@ public sealed class KvmProbeTests : IDisposable
         CollectionAssert.Contains(command.Arguments.ToList(), "kvm");
         CollectionAssert.Contains(command.Arguments.ToList(), "/vm/vmlinuz");
         CollectionAssert.DoesNotContain(command.Arguments.ToList(), "-initrd");
+    }
+
+    [TestMethod]
+    public async Task A_kernel_that_crashes_under_KVM_means_software_emulation()
+    {
+        var runner = new FakeToolRunner(_ => new ToolResult(0,
+        [
+            "RIP: 0010:sched_clock_cpu+0x9/0x1d0",
+            "Kernel panic - not syncing: Fatal exception in interrupt",
+        ]));
+        var probe = new KvmProbe(runner, Device());
+
+        Assert.AreEqual("tcg", await Choose(probe));
+        StringAssert.Contains(probe.Reason, "crashed");
     }
 
     [TestMethod]

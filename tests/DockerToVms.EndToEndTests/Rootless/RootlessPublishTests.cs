@@ -163,12 +163,15 @@ public sealed class RootlessPublishTests
     {
         var outside = await Shell.RunAsync("/", "find",
         [
-            .. s_shared, "-xdev", "-path", home, "-prune", "-o", "-user", user, "-print",
+            // Other processes' temporary files come and go while find walks the folders.
+            .. s_shared, "-ignore_readdir_race", "-xdev", "-path", home, "-prune", "-o",
+            "-user", user, "-print",
         ]);
         Assert.AreEqual(string.Empty, outside.Output.Trim(),
             "the user's files outside its home");
 
-        var rootOwned = await Shell.RunAsync("/", "find", home, "-user", "root", "-print");
+        var rootOwned = await Shell.RunAsync("/", "find",
+            [home, "-ignore_readdir_race", "-user", "root", "-print"]);
         Assert.AreEqual(string.Empty, rootOwned.Output.Trim(),
             "root's files in the user's home");
     }

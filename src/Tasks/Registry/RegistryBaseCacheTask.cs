@@ -53,6 +53,13 @@ public sealed class RegistryBaseCacheTask : AsyncTask
     /// <summary>The daemon's address; empty for DOCKER_HOST or the local socket.</summary>
     public string DockerHost { get; set; } = string.Empty;
 
+    /// <summary>
+    /// With <c>Push</c>: where base layers are kept between builds (the archive step's layer
+    /// cache), so the layer pushed is kept for the archive written later in the build, or
+    /// one kept already is pushed; empty to write the layer for the push alone.
+    /// </summary>
+    public string LayerCacheDirectory { get; set; } = string.Empty;
+
     /// <summary>With <c>Pull</c>: whether the local cache now has the entry.</summary>
     [Output]
     public bool Found { get; private set; }
@@ -189,7 +196,7 @@ public sealed class RegistryBaseCacheTask : AsyncTask
                 cache.EntryFor(Digest), Architecture, work,
                 (digest, present) => Log.LogMessageFromResources(MessageImportance.Normal,
                     present ? "RegistryBlobPresent" : "RegistryBlobUploaded", digest, registry),
-                cancellation).ConfigureAwait(false);
+                cancellation, LayerCacheDirectory).ConfigureAwait(false);
             Log.LogMessageFromResources(MessageImportance.High, "BaseCachePushed", registry,
                 Digest[..12], result.ManifestDigest, (result.BytesUploaded / 1e6).ToString(
                     "0.0", CultureInfo.InvariantCulture));

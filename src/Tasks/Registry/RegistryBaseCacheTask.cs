@@ -18,6 +18,9 @@ namespace DockerToVms.Tasks.Registry;
 /// </summary>
 public sealed class RegistryBaseCacheTask : AsyncTask
 {
+    // DaemonUnreachable: no daemon answered.
+    private const string NoDaemonCode = "DTV3001";
+
     /// <summary><c>Pull</c> or <c>Push</c>.</summary>
     [Required]
     public string Action { get; set; } = string.Empty;
@@ -133,7 +136,16 @@ public sealed class RegistryBaseCacheTask : AsyncTask
 
             if (LoadAs.Length > 0)
             {
-                await LoadAsync(found, layerFile, cancellation).ConfigureAwait(false);
+                try
+                {
+                    await LoadAsync(found, layerFile, cancellation).ConfigureAwait(false);
+                }
+                catch (DtvException e) when (e.Code == NoDaemonCode)
+                {
+                    // Without a daemon the image goes to an archive, whose base layer comes
+                    // from the cache entry: the base is of use without the load.
+                    Log.LogMessage(MessageImportance.Low, e.Message);
+                }
             }
 
             File.Delete(layerFile);

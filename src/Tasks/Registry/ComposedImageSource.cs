@@ -17,7 +17,8 @@ public static class ComposedImageSource
     /// <param name="layers">The layer files, bottom first.</param>
     /// <param name="cancellation">Stops the reading.</param>
     /// <exception cref="DtvException">DTV3150 when a file is gone, has another size, or the
-    /// configuration names other layers: the files changed after the archive was written.</exception>
+    /// configuration names other layers: the files changed after the archive was
+    /// written.</exception>
     public static async Task<PushImage> ReadAsync(string configFile,
         IReadOnlyList<LayerFile> layers, CancellationToken cancellation)
     {

@@ -67,7 +67,8 @@ public sealed partial class DaemonlessPushTests
                 "--network", "none", pulled);
             StringAssert.Contains(output, "pushed without a daemon 0");
             TestContext.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"publish to an archive and a registry without a daemon: {elapsed.TotalSeconds:0} s"));
+                $"publish to an archive and a registry without a daemon: "
+                + $"{elapsed.TotalSeconds:0} s"));
         }
         finally
         {

@@ -65,7 +65,8 @@ public sealed class ComposedImagePushTests : IDisposable
 
         Assert.HasCount(2, archive.Layers);
         var layers = ImageFileItems.FromItems(archive.Layers);
-        Assert.IsTrue(layers.All(l => File.Exists(l.Path) && new FileInfo(l.Path).Length == l.Size));
+        Assert.IsTrue(layers.All(l =>
+            File.Exists(l.Path) && new FileInfo(l.Path).Length == l.Size));
         StringAssert.StartsWith(layers[0].Path, _folder.Combine("cache"),
             "the base's layer is the one kept in the layer cache");
         StringAssert.StartsWith(layers[1].Path, _folder.Combine("image"));
@@ -139,11 +140,11 @@ public sealed class ComposedImagePushTests : IDisposable
     }
 
     [TestMethod]
-    public void The_manifest_of_a_push_is_the_bytes_the_archive_holds()
+    public async Task The_manifest_of_a_push_is_the_bytes_the_archive_holds()
     {
         var archive = WriteArchive(new RecordingBuildEngine());
-        var image = ComposedImageSource.ReadAsync(archive.ConfigFile,
-            ImageFileItems.FromItems(archive.Layers), CancellationToken.None).GetAwaiter().GetResult();
+        var image = await ComposedImageSource.ReadAsync(archive.ConfigFile,
+            ImageFileItems.FromItems(archive.Layers), CancellationToken.None);
 
         var pushed = ImageManifest.For(image, ManifestFormat.Oci).ToJson();
 

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using DockerToVms.Tasks.Docker.Archive;
 
@@ -37,6 +38,11 @@ public sealed record ImageManifest(string MediaType, BlobDescriptor Config,
     public static IReadOnlyList<string> Accepted { get; } =
         [ImageArchive.ManifestMediaType, DockerMediaType];
 
+    // As the image archive writes its manifest ('+' in the media types left as it is), so an
+    // image pushed from its archive's files has the archive's manifest digest.
+    private static readonly JsonWriterOptions s_json =
+        new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>The manifest of an image to push, in the given format.</summary>
     public static ImageManifest For(PushImage image, ManifestFormat format)
     {
@@ -55,7 +61,7 @@ public sealed record ImageManifest(string MediaType, BlobDescriptor Config,
     public byte[] ToJson()
     {
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, s_json))
         {
             json.WriteStartObject();
             json.WriteNumber("schemaVersion", 2);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using DockerToVms.Tasks.Docker;
+using DockerToVms.Tasks.Docker.Archive;
 using DockerToVms.Tasks.Execution;
 using Microsoft.Build.Framework;
 using Format = DockerToVms.Tasks.Registry.ManifestFormat;
@@ -8,10 +9,12 @@ using Format = DockerToVms.Tasks.Registry.ManifestFormat;
 namespace DockerToVms.Tasks.Registry;
 
 /// <summary>
-/// Pushes the app image from the Docker daemon to a registry (ContainerRegistry) as
-/// <c>REGISTRY/REPOSITORY:TAG</c> for each tag, over the OCI distribution API, skipping the
-/// blobs the registry already has. The image in the daemon stays as it is whatever happens,
-/// so a failed push leaves the local result intact.
+/// Pushes the app image to a registry (ContainerRegistry) as <c>REGISTRY/REPOSITORY:TAG</c>
+/// for each tag, over the OCI distribution API, skipping the blobs the registry already has.
+/// The image comes from the files the archive step wrote (<see cref="ConfigFile"/> and
+/// <see cref="Layers"/>), which needs no daemon and keeps the archive's digests, or else out
+/// of the Docker daemon (<see cref="Image"/>). Either stays as it is whatever happens, so a
+/// failed push leaves the local result intact.
 /// </summary>
 public sealed class PushImageTask : AsyncTask
 {
@@ -23,9 +26,23 @@ public sealed class PushImageTask : AsyncTask
     [Required]
     public string Repository { get; set; } = string.Empty;
 
-    /// <summary>The image in the daemon: an id or a reference.</summary>
-    [Required]
+    /// <summary>
+    /// The image in the daemon: an id or a reference. Not used when
+    /// <see cref="ConfigFile"/> is given.
+    /// </summary>
     public string Image { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The configuration of an image this build wrote itself, as the archive holds it; with
+    /// <see cref="Layers"/>, the image is pushed from these files and the daemon is not asked.
+    /// </summary>
+    public string ConfigFile { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The layer files of the image in <see cref="ConfigFile"/>, bottom first, with
+    /// <c>DiffId</c> and <c>Size</c> metadata (the archive step's <c>Layers</c> output).
+    /// </summary>
+    public ITaskItem[] Layers { get; set; } = [];
 
     /// <summary>The tags to push under; at least one.</summary>
     [Required]
@@ -77,13 +94,7 @@ public sealed class PushImageTask : AsyncTask
         var work = Directory.CreateTempSubdirectory("dtv-push-").FullName;
         try
         {
-            // The daemon must answer before anything else is tried.
-            using (await DockerConnection.OpenAsync(DockerHost, cancellation).ConfigureAwait(false))
-            {
-            }
-
-            var image = await DaemonImageSource.SaveAsync(DockerHost, Image, work, cancellation)
-                .ConfigureAwait(false);
+            var image = await ReadImageAsync(work, cancellation).ConfigureAwait(false);
             var credential = await Credentials.FindAsync(registry.Host, cancellation)
                 .ConfigureAwait(false);
             using var client = new RegistryClient(registry, credential, Handler);
@@ -102,5 +113,27 @@ public sealed class PushImageTask : AsyncTask
         {
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    private async Task<PushImage> ReadImageAsync(string work, CancellationToken cancellation)
+    {
+        if (ConfigFile.Length > 0)
+        {
+            return await ComposedImageSource.ReadAsync(ConfigFile,
+                ImageFileItems.FromItems(Layers), cancellation).ConfigureAwait(false);
+        }
+
+        if (Image.Length == 0)
+        {
+            throw new InvalidOperationException("Neither Image nor ConfigFile names an image.");
+        }
+
+        // The daemon must answer before anything else is tried.
+        using (await DockerConnection.OpenAsync(DockerHost, cancellation).ConfigureAwait(false))
+        {
+        }
+
+        return await DaemonImageSource.SaveAsync(DockerHost, Image, work, cancellation)
+            .ConfigureAwait(false);
     }
 }

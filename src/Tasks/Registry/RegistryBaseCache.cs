@@ -125,14 +125,23 @@ public static class RegistryBaseCache
     }
 
     /// <summary>
-    /// Packs the cache entry's root filesystem as a layer into the work directory and pushes
-    /// it with its configuration under the recipe's digest.
+    /// Packs the cache entry's root filesystem as a layer and pushes it with its
+    /// configuration under the recipe's digest. With a layer cache, the layer is the one
+    /// kept there (see <see cref="KeptLayers"/>): taken when it is clean, else written there,
+    /// so an image archive of the same base later in the build need not write it again.
+    /// Without one, it is written into the work directory.
     /// </summary>
-    public static async Task<PushResult> PushAsync(RegistryClient client, string digest, string entryDirectory, string debianArchitecture, string workDirectory,
-        Action<string, bool> progress, CancellationToken cancellation)
+    public static async Task<PushResult> PushAsync(RegistryClient client, string digest,
+        string entryDirectory, string debianArchitecture, string workDirectory,
+        Action<string, bool> progress, CancellationToken cancellation,
+        string layerCacheDirectory = "")
     {
-        var layer = await LayerWriter.WriteFileAsync(Path.Combine(entryDirectory, "rootfs"),
-            Path.Combine(workDirectory, "layer.tar"), cancellation).ConfigureAwait(false);
+        var root = Path.Combine(entryDirectory, "rootfs");
+        var layer = layerCacheDirectory.Length > 0
+            ? await KeptLayers.GetOrWriteAsync(layerCacheDirectory, digest, root,
+                LayerTarWriter.EpochFromEnvironment(), cancellation).ConfigureAwait(false)
+            : await LayerWriter.WriteFileAsync(root, Path.Combine(workDirectory, "layer.tar"),
+                cancellation).ConfigureAwait(false);
         var config = CreateConfig(digest, debianArchitecture, layer.DiffId,
             ReadTrimRecord(entryDirectory));
         var image = new PushImage(

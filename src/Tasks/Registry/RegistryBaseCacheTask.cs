@@ -18,6 +18,9 @@ namespace DockerToVms.Tasks.Registry;
 /// </summary>
 public sealed class RegistryBaseCacheTask : AsyncTask
 {
+    // DaemonUnreachable: no daemon answered.
+    private const string NoDaemonCode = "DTV3001";
+
     /// <summary><c>Pull</c> or <c>Push</c>.</summary>
     [Required]
     public string Action { get; set; } = string.Empty;
@@ -52,6 +55,13 @@ public sealed class RegistryBaseCacheTask : AsyncTask
 
     /// <summary>The daemon's address; empty for DOCKER_HOST or the local socket.</summary>
     public string DockerHost { get; set; } = string.Empty;
+
+    /// <summary>
+    /// With <c>Push</c>: where base layers are kept between builds (the archive step's layer
+    /// cache), so the layer pushed is kept for the archive written later in the build, or
+    /// one kept already is pushed; empty to write the layer for the push alone.
+    /// </summary>
+    public string LayerCacheDirectory { get; set; } = string.Empty;
 
     /// <summary>With <c>Pull</c>: whether the local cache now has the entry.</summary>
     [Output]
@@ -126,7 +136,16 @@ public sealed class RegistryBaseCacheTask : AsyncTask
 
             if (LoadAs.Length > 0)
             {
-                await LoadAsync(found, layerFile, cancellation).ConfigureAwait(false);
+                try
+                {
+                    await LoadAsync(found, layerFile, cancellation).ConfigureAwait(false);
+                }
+                catch (DtvException e) when (e.Code == NoDaemonCode)
+                {
+                    // Without a daemon the image goes to an archive, whose base layer comes
+                    // from the cache entry: the base is of use without the load.
+                    Log.LogMessage(MessageImportance.Low, e.Message);
+                }
             }
 
             File.Delete(layerFile);
@@ -189,7 +208,7 @@ public sealed class RegistryBaseCacheTask : AsyncTask
                 cache.EntryFor(Digest), Architecture, work,
                 (digest, present) => Log.LogMessageFromResources(MessageImportance.Normal,
                     present ? "RegistryBlobPresent" : "RegistryBlobUploaded", digest, registry),
-                cancellation).ConfigureAwait(false);
+                cancellation, LayerCacheDirectory).ConfigureAwait(false);
             Log.LogMessageFromResources(MessageImportance.High, "BaseCachePushed", registry,
                 Digest[..12], result.ManifestDigest, (result.BytesUploaded / 1e6).ToString(
                     "0.0", CultureInfo.InvariantCulture));

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace DockerToVms.Tasks.Docker.Archive;
 
 /// <summary>What an app image is made of, for <see cref="AppImageComposer"/>.</summary>
@@ -131,9 +129,8 @@ public static class AppImageComposer
         };
     }
 
-    // The base's layer depends only on its files and the time limit, so it is kept by the
-    // base's digest and that limit, and a warm build writes only the app's layer. It is
-    // written under a temporary name and renamed, so a kept layer is always whole.
+    // The base's layer depends only on its files and the time limit, so it is kept (see
+    // KeptLayers) and a warm build writes only the app's layer.
     private static async Task<LayerFile> BaseLayerAsync(AppImageRequest request,
         CancellationToken cancellation)
     {
@@ -144,34 +141,7 @@ public static class AppImageComposer
                 request.SourceDate).ConfigureAwait(false);
         }
 
-        var folder = Directory.CreateDirectory(
-            Path.Combine(request.LayerCacheDirectory, "layers")).FullName;
-        var limit = request.SourceDate is { } date
-            ? date.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)
-            : "unclamped";
-        var name = Path.Combine(folder, $"{request.BaseDigest}-{limit}");
-        var tar = name + ".tar";
-        var diffIdFile = name + ".diffid";
-        if (File.Exists(tar) && File.Exists(diffIdFile))
-        {
-            var diffId = (await File.ReadAllTextAsync(diffIdFile, cancellation)
-                .ConfigureAwait(false)).Trim();
-            return new LayerFile(tar, diffId, new FileInfo(tar).Length);
-        }
-
-        var temporary = $"{name}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            var layer = await LayerWriter.WriteFileAsync(request.BaseRootDirectory, temporary,
-                cancellation, request.SourceDate).ConfigureAwait(false);
-            File.Move(temporary, tar, overwrite: true);
-            await File.WriteAllTextAsync(diffIdFile, layer.DiffId + "\n", cancellation)
-                .ConfigureAwait(false);
-            return layer with { Path = tar };
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        return await KeptLayers.GetOrWriteAsync(request.LayerCacheDirectory, request.BaseDigest,
+            request.BaseRootDirectory, request.SourceDate, cancellation).ConfigureAwait(false);
     }
 }

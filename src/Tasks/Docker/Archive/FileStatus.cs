@@ -27,6 +27,12 @@ public sealed record FileStatus(uint Mode, int Uid, int Gid, uint Links, ulong I
     /// <summary>The capability attribute, the one extended attribute a layer keeps.</summary>
     public const string CapabilityAttribute = "security.capability";
 
+    /// <summary>
+    /// The status change time (ctime) in nanoseconds since 1970: set by the kernel on every
+    /// change of the file or its metadata, and, unlike the modification time, by no tool.
+    /// </summary>
+    public long ChangedNanoseconds { get; init; }
+
     /// <summary>Whether the path is a directory.</summary>
     public bool IsDirectory => (Mode & TypeMask) == 0x4000;
 
@@ -71,7 +77,11 @@ public sealed record FileStatus(uint Mode, int Uid, int Gid, uint Links, ulong I
             DeviceMajor: (int)BitConverter.ToUInt32(span[128..]),
             DeviceMinor: (int)BitConverter.ToUInt32(span[132..]),
             Size: (long)BitConverter.ToUInt64(span[40..]),
-            ModifiedSeconds: BitConverter.ToInt64(span[112..]));
+            ModifiedSeconds: BitConverter.ToInt64(span[112..]))
+        {
+            ChangedNanoseconds = (BitConverter.ToInt64(span[96..]) * 1_000_000_000)
+                + BitConverter.ToUInt32(span[104..]),
+        };
     }
 
     /// <summary>

@@ -68,6 +68,13 @@ public sealed class WriteImageArchiveTask : ImageSettingsTask
     /// </summary>
     public ITaskItem[] SkippedChecks { get; set; } = [];
 
+    /// <summary>
+    /// A folder where the image's files are kept after the archive is written (the app's
+    /// layer, and the configuration as <c>config.json</c>), for a push of the same image;
+    /// empty to keep nothing. Its former content is removed.
+    /// </summary>
+    public string ImageDirectory { get; set; } = string.Empty;
+
     /// <summary>The archive written.</summary>
     [Output]
     public string ArchivePath { get; private set; } = string.Empty;
@@ -79,6 +86,18 @@ public sealed class WriteImageArchiveTask : ImageSettingsTask
     /// <summary>The digest of the image's OCI manifest.</summary>
     [Output]
     public string ManifestDigest { get; private set; } = string.Empty;
+
+    /// <summary>
+    /// With an <see cref="ImageDirectory"/>: the layer files, bottom first, with their
+    /// diff_ids and sizes (see <see cref="ImageFileItems"/>). The base's may be the one kept
+    /// in the layer cache.
+    /// </summary>
+    [Output]
+    public ITaskItem[] Layers { get; private set; } = [];
+
+    /// <summary>With an <see cref="ImageDirectory"/>: the configuration's file.</summary>
+    [Output]
+    public string ConfigFile { get; private set; } = string.Empty;
 
     /// <inheritdoc />
     protected override async System.Threading.Tasks.Task ExecuteAsync(
@@ -105,7 +124,9 @@ public sealed class WriteImageArchiveTask : ImageSettingsTask
 
         var output = ArchiveOutput.Resolve(ArchiveOutputPath, settings.Repository);
         var clock = Stopwatch.StartNew();
-        var work = Directory.CreateTempSubdirectory("dtv-archive-").FullName;
+        var keep = ImageDirectory.Length > 0;
+        var work = keep ? FreshDirectory(ImageDirectory)
+            : Directory.CreateTempSubdirectory("dtv-archive-").FullName;
         try
         {
             var archive = await AppImageComposer.ComposeAsync(new AppImageRequest
@@ -129,15 +150,35 @@ public sealed class WriteImageArchiveTask : ImageSettingsTask
             ArchivePath = output.Path;
             ImageId = archive.ImageId;
             ManifestDigest = archive.ManifestDigest;
+            if (keep)
+            {
+                ConfigFile = Path.Combine(work, "config.json");
+                await File.WriteAllBytesAsync(ConfigFile, archive.ConfigJson.ToArray(),
+                    cancellation).ConfigureAwait(false);
+                Layers = ImageFileItems.ToItems(archive.Layers);
+            }
         }
         finally
         {
-            Directory.Delete(work, recursive: true);
+            if (!keep)
+            {
+                Directory.Delete(work, recursive: true);
+            }
         }
 
         Log.LogMessageFromResources(MessageImportance.High, "ImageArchiveWritten",
             string.Join(", ", settings.Tags.Select(t => $"{settings.Repository}:{t}")),
             ArchivePath, ManifestDigest);
         LogStageTime("image archive", clock.Elapsed);
+    }
+
+    private static string FreshDirectory(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+
+        return Directory.CreateDirectory(path).FullName;
     }
 }

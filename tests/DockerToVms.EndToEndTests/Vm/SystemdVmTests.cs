@@ -45,10 +45,17 @@ public sealed class SystemdVmTests
 
         // The machine must power off by itself well within the limit; VmRun kills and reaps
         // QEMU when it does not.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var run = await Shell.RunAsync(project.Directory, "dotnet", "msbuild", "-t:VmRun",
             "-nologo", "-p:BuildVmImage=true", "-p:VmInit=systemd",
             "-p:RuntimeIdentifier=linux-x64", "-p:Configuration=Release",
             "-p:VmAccelerator=tcg", "-p:VmRunTimeout=240");
+        Console.WriteLine($"VmRun took {clock.Elapsed.TotalSeconds:0.0} s; the console said:");
+        foreach (var line in run.Output.Split('\n').Where(l => l.Contains("Hello from")
+                     || l.Contains("exited with code") || l.Contains("Power down")))
+        {
+            Console.WriteLine(line.TrimEnd());
+        }
 
         CollectionAssert.AreEqual(new[] { "DTV5014" }, run.ErrorCodes.ToList(), run.Tail);
         StringAssert.Contains(run.Output, "Hello from systemd: one unit", run.Tail);

@@ -35,7 +35,8 @@ public sealed class SystemdVmTests
 
         var publish = await project.PublishAsync("-p:BuildVmImage=true", "-p:VmInit=systemd");
         Assert.AreEqual(0, publish.ExitCode, publish.Tail);
-        var root = Path.Combine(project.Directory, "obj/Release/net10.0/linux-x64/dockertovms/vm-root");
+        var root = Path.Combine(project.Directory,
+            "obj/Release/net10.0/linux-x64/dockertovms/vm-root");
         Assert.AreEqual("/usr/lib/systemd/systemd",
             new FileInfo(Path.Combine(root, "init")).LinkTarget);
         var vm = Path.Combine(project.Directory, "bin/Release/net10.0/linux-x64/vm");

@@ -12,10 +12,13 @@ public sealed class CheckVmSettingsTask : AsyncTask
     /// <summary>The formats a VM image can be written in.</summary>
     public static readonly IReadOnlyList<string> Formats = ["initramfs", "disk", "iso"];
 
+    /// <summary>The inits a VM can run as PID 1.</summary>
+    public static readonly IReadOnlyList<string> Inits = ["tiny", "systemd"];
+
     /// <summary>VmImageFormat: initramfs, disk or iso.</summary>
     public string Format { get; set; } = "initramfs";
 
-    /// <summary>VmInit: tiny (or systemd, which is not offered yet).</summary>
+    /// <summary>VmInit: tiny or systemd.</summary>
     public string Init { get; set; } = "tiny";
 
     /// <summary>Numeric settings as name and value: the item is the property's name and its
@@ -40,15 +43,7 @@ public sealed class CheckVmSettingsTask : AsyncTask
             throw new DtvException("VmFormatUnknown", format, string.Join(", ", Formats));
         }
 
-        // systemd as PID 1 needs systemd installed in the VM flavour, a unit for the app and
-        // a serial getty; that flavour is not built yet, so it is refused rather than half
-        // made.
-        if (init == "systemd")
-        {
-            throw new DtvException("VmInitNotAvailable", init);
-        }
-
-        if (init != "tiny")
+        if (!Inits.Contains(init))
         {
             throw new DtvException("VmInitUnknown", init);
         }

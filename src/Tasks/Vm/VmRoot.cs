@@ -24,9 +24,13 @@ public sealed class VmRoot
     /// <param name="InitPath">The compiled init, installed as /init.</param>
     /// <param name="ModulesRoot">A tree to lay over the root (the kernel's modules).</param>
     /// <param name="Launch">How the init starts the app.</param>
+    /// <param name="SystemdService">With systemd as PID 1 (the base has it), the app's unit
+    /// name; empty for the compiled init.</param>
+    /// <param name="ModuleLoadOrder">The modules systemd loads, with systemd as PID 1.</param>
     public sealed record Content(string PublishDirectory, string WorkingDirectory,
         IReadOnlyList<(string Source, string Destination)> ExtraFiles, string InitPath,
-        string ModulesRoot, AppLaunch Launch);
+        string ModulesRoot, AppLaunch Launch, string SystemdService = "",
+        IReadOnlyList<string>? ModuleLoadOrder = null);
 
     /// <summary>Builds the directory anew from the base and the content.</summary>
     public async Task BuildAsync(string baseRoot, string outputDirectory, Content content,
@@ -56,14 +60,52 @@ public sealed class VmRoot
         }
 
         var init = Path.Combine(outputDirectory, "init");
-        File.Copy(content.InitPath, init, overwrite: true);
-        File.SetUnixFileMode(init, Executable);
+        if (content.SystemdService.Length > 0)
+        {
+            WriteSystemd(outputDirectory, content);
+        }
+        else
+        {
+            File.Copy(content.InitPath, init, overwrite: true);
+            File.SetUnixFileMode(init, Executable);
+        }
 
         var launch = Path.Combine(outputDirectory, AppLaunch.PathInRoot);
         Directory.CreateDirectory(Path.GetDirectoryName(launch)!);
         await File.WriteAllBytesAsync(launch, content.Launch.ToBytes(), cancellation)
             .ConfigureAwait(false);
         File.SetUnixFileMode(launch, Readable);
+    }
+
+    // The kernel runs /init from an initramfs; the disk and ISO's first stage runs it from the
+    // real root. The app's unit is enabled as systemctl enable would, and the serial getty
+    // comes from systemd's own generator for the console= the kernel was given.
+    private static void WriteSystemd(string root, Content content)
+    {
+        File.CreateSymbolicLink(Path.Combine(root, "init"), "/usr/lib/systemd/systemd");
+
+        var units = Path.Combine(root, SystemdUnits.UnitDirectory);
+        var wants = Path.Combine(units, "multi-user.target.wants");
+        Directory.CreateDirectory(wants);
+        WriteText(Path.Combine(units, content.SystemdService),
+            SystemdUnits.AppService(content.Launch, "The app of this virtual machine"));
+        var link = Path.Combine(wants, content.SystemdService);
+        if (!File.Exists(link))
+        {
+            File.CreateSymbolicLink(link, "/" + SystemdUnits.UnitDirectory + "/"
+                + content.SystemdService);
+        }
+
+        WriteText(Inside(root, SystemdUnits.ModulesLoadFile),
+            SystemdUnits.ModulesLoadList(content.ModuleLoadOrder ?? []));
+        WriteText(Inside(root, SystemdUnits.NetworkFile), SystemdUnits.EthernetNetwork());
+    }
+
+    private static void WriteText(string path, string text)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text, HostTools.Utf8);
+        File.SetUnixFileMode(path, Readable);
     }
 
     // cp keeps owners, modes, links and device nodes; a reflink where the file system can.

@@ -85,9 +85,12 @@ public sealed class WriteInitramfsTask : AsyncTask
         }
     }
 
-    /// <summary>The memory a VM needs to boot the archive: both forms of it, and headroom.</summary>
+    /// <summary>The memory a VM needs to boot the archive: both forms of it, and headroom.
+    /// The kernel unpacks it into a tmpfs, which holds at most half the memory, so the
+    /// root may take no more than that.</summary>
     public static long NeededMegabytes(InitramfsWriter.Result written) =>
-        (written.UncompressedBytes + written.CompressedBytes + 1048575) / 1048576
+        (Math.Max(written.UncompressedBytes + written.CompressedBytes,
+            2 * written.UncompressedBytes) + 1048575) / 1048576
         + HeadroomMegabytes;
 
     private static string Megabytes(long bytes) =>

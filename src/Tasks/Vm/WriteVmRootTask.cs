@@ -39,9 +39,15 @@ public sealed class WriteVmRootTask : AsyncTask
     /// </summary>
     public ITaskItem[] ExtraFiles { get; set; } = [];
 
-    /// <summary>The compiled init.</summary>
-    [Required]
+    /// <summary>The compiled init, with VmInit=tiny.</summary>
     public string InitPath { get; set; } = string.Empty;
+
+    /// <summary>VmInit: tiny (the compiled init) or systemd (the base must have it; the app
+    /// becomes a service unit).</summary>
+    public string Init { get; set; } = "tiny";
+
+    /// <summary>The app's name, which names its service unit with VmInit=systemd.</summary>
+    public string AppName { get; set; } = "app";
 
     /// <summary>A tree laid over the root: the kernel's modules.</summary>
     public string ModulesRoot { get; set; } = string.Empty;
@@ -62,7 +68,9 @@ public sealed class WriteVmRootTask : AsyncTask
             Environment(EnvironmentVariables), WorkingDirectory, User, ModuleLoadOrder);
         var content = new VmRoot.Content(PublishDirectory, WorkingDirectory,
             [.. ExtraFiles.Select(f => (f.ItemSpec, f.GetMetadata("Destination")))], InitPath,
-            ModulesRoot, launch);
+            ModulesRoot, launch,
+            Init == "systemd" ? SystemdUnits.ServiceName(AppName) : string.Empty,
+            ModuleLoadOrder);
         await new VmRoot(GetRunner()).BuildAsync(BaseRootDirectory, OutputDirectory, content,
             cancellation).ConfigureAwait(false);
         LogStageTime("the VM root filesystem", clock.Elapsed);

@@ -128,7 +128,6 @@ public sealed class VmImageTests
         foreach (var (setting, code) in new[]
                  {
                      ("-p:VmInit=openrc", "DTV5002"),
-                     ("-p:VmInit=systemd", "DTV5003"),
                      ("-p:VmImageFormat=vmdk", "DTV5001"),
                      ("-p:VmMemoryMegabytes=lots", "DTV5011"),
                  })

@@ -46,8 +46,7 @@ public sealed class VmSettingsTests
         Expect.Codes(Run(init: "openrc"), "DTV5002");
 
     [TestMethod]
-    public void Systemd_as_init_is_refused_as_not_available_yet() =>
-        Expect.Codes(Run(init: "systemd"), "DTV5003");
+    public void I_can_choose_systemd_as_init() => Expect.Codes(Run(init: "systemd"));
 
     [TestMethod]
     public void A_memory_size_that_is_no_number_or_too_small_is_refused()

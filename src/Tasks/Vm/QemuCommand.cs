@@ -83,7 +83,14 @@ public static class QemuCommand
                     $"file={machine.ImagePath},format=raw,if=virtio,cache=unsafe"]);
                 break;
             case "iso":
-                arguments.AddRange(["-drive", $"file={machine.ImagePath},media=cdrom,readonly=on"]);
+                // A CD drive on virtio-scsi rather than QEMU's default IDE: the kernel's
+                // virtio modules are loaded anyway, and the firmware boots from it too.
+                arguments.AddRange(
+                [
+                    "-device", "virtio-scsi-pci,id=scsi0",
+                    "-drive", $"file={machine.ImagePath},if=none,id=cd0,media=cdrom,readonly=on",
+                    "-device", "scsi-cd,drive=cd0,bootindex=0",
+                ]);
                 break;
             default:
                 arguments.AddRange(["-kernel", machine.KernelPath, "-initrd", machine.ImagePath,

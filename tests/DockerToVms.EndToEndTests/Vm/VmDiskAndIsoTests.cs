@@ -7,7 +7,8 @@ namespace DockerToVms.EndToEndTests.Vm;
 /// <summary>
 /// VmImageFormat=disk and iso as a user runs them: the published console app becomes a raw
 /// disk (with a qcow2 copy) or a hybrid ISO, and VmRun boots it through the firmware and GRUB
-/// under software emulation with a hard time limit. Both formats share one project, so the
+/// (BIOS; the disk's qcow2 copy also through UEFI) under software emulation with a hard time
+/// limit. Both formats share one project, so the
 /// second publish finds the base, the kernel and the app already built.
 /// </summary>
 [TestClass]
@@ -59,9 +60,14 @@ public sealed class VmDiskAndIsoTests
 
         var seconds = await BootAndCheckAsync(project, "disk");
 
-        TestContext.WriteLine($"disk: app output {seconds:0.0} s after QEMU started; raw "
-            + $"{Megabytes(raw.Length)} MB ({Megabytes(await AllocatedAsync(raw))} MB "
-            + $"allocated), qcow2 {Megabytes(qcow.Length)} MB");
+        // The same machine through UEFI, from the qcow2 copy.
+        var uefi = await BootAndCheckAsync(project, "disk", "-p:VmFirmware=uefi",
+            "-p:VmImagePath=" + qcow.FullName);
+
+        TestContext.WriteLine($"disk: app output {seconds:0.0} s after QEMU started (BIOS, raw), "
+            + $"{uefi:0.0} s (UEFI, qcow2); raw {Megabytes(raw.Length)} MB "
+            + $"({Megabytes(await AllocatedAsync(raw))} MB allocated), "
+            + $"qcow2 {Megabytes(qcow.Length)} MB");
     }
 
     [TestMethod]
@@ -97,9 +103,10 @@ public sealed class VmDiskAndIsoTests
 
     // Boots the image with VmRun and checks what every format must show; returns the seconds
     // from QEMU's start to the app's first line.
-    private static async Task<double> BootAndCheckAsync(UserProject project, string format)
+    private static async Task<double> BootAndCheckAsync(UserProject project, string format,
+        params string[] extra)
     {
-        var (run, seconds) = await VmRunTimedAsync(project, format);
+        var (run, seconds) = await VmRunTimedAsync(project, format, extra);
 
         // The app's exit code 3 comes back from the VM and fails VmRun, as a failing app does;
         // a machine that did not power off by itself would fail it with DTV5010 instead.
@@ -117,14 +124,14 @@ public sealed class VmDiskAndIsoTests
     // VmRun under software emulation, with the time each console line arrived, so the boot
     // can be measured from QEMU's start (the firmware and GRUB included) to the app.
     private static async Task<(CommandResult Run, double Seconds)> VmRunTimedAsync(
-        UserProject project, string format)
+        UserProject project, string format, string[] extra)
     {
         var start = new ProcessStartInfo("dotnet",
         [
             "msbuild", "-t:VmRun", "-nologo", "-p:BuildVmImage=true",
             "-p:RuntimeIdentifier=linux-x64", "-p:Configuration=Release",
             "-p:VmImageFormat=" + format, "-p:VmAccelerator=tcg",
-            $"-p:VmRunTimeout={BootLimitSeconds}",
+            $"-p:VmRunTimeout={BootLimitSeconds}", .. extra,
         ])
         {
             WorkingDirectory = project.Directory,

@@ -61,7 +61,7 @@ public sealed class ModuleDependencies
     /// </summary>
     public static string NameOf(string path)
     {
-        var name = Path.GetFileName(path);
+        var name = Path.GetFileName(path.Trim());
         var ko = name.IndexOf(".ko", StringComparison.Ordinal);
         return (ko < 0 ? name : name[..ko]).Replace('-', '_');
     }

@@ -48,12 +48,12 @@ internal sealed class KernelModules
         foreach (var file in System.IO.Directory.EnumerateFiles(Path.Combine(directory, "kernel"),
             "*.ko*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
-            files.TryAdd(NameOf(file), file);
+            files.TryAdd(ModuleDependencies.NameOf(file), file);
         }
 
         var builtInList = Path.Combine(directory, "modules.builtin");
         var builtIn = File.Exists(builtInList)
-            ? File.ReadLines(builtInList).Select(NameOf).ToHashSet(StringComparer.Ordinal)
+            ? File.ReadLines(builtInList).Select(ModuleDependencies.NameOf).ToHashSet(StringComparer.Ordinal)
             : [];
         return new KernelModules(directory, files, builtIn);
     }
@@ -71,7 +71,7 @@ internal sealed class KernelModules
 
         async Task AddAsync(string name, bool mandatory)
         {
-            name = Normalize(name);
+            name = name.Replace('-', '_');
             if (!seen.Add(name) || _builtIn.Contains(name))
             {
                 return;
@@ -119,14 +119,4 @@ internal sealed class KernelModules
             .SelectMany(l => l.Split(',', StringSplitOptions.RemoveEmptyEntries
                 | StringSplitOptions.TrimEntries));
     }
-
-    /// <summary>A module's name from its file name: no folders, no .ko suffixes, '_' not '-'.</summary>
-    public static string NameOf(string path)
-    {
-        var name = Path.GetFileName(path.Trim());
-        var suffix = name.IndexOf(".ko", StringComparison.Ordinal);
-        return Normalize(suffix >= 0 ? name[..suffix] : name);
-    }
-
-    private static string Normalize(string name) => name.Replace('-', '_');
 }

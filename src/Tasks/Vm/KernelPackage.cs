@@ -26,11 +26,12 @@ public sealed class KernelPackage
         // Raised when what an entry holds changes, so that older entries are not used.
         private const string Layout = "entry layout 2";
 
-        /// <summary>A digest of everything that decides which kernel is fetched and how an
-        /// entry is laid out.</summary>
+        /// <summary>A digest of everything that decides which kernel is fetched, which of its
+        /// modules are kept and how an entry is laid out.</summary>
         public string Digest => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
             string.Join('\n', Layout, Mirror, Suite, string.Join(' ', Components), Architecture,
-                Keyring, AllowUnsigned)))).ToLowerInvariant();
+                Keyring, AllowUnsigned, string.Join(' ', ModuleDependencies.Wanted)))))
+            .ToLowerInvariant();
     }
 
     /// <summary>A cache entry: the kernel, its version and the modules to load, in order.</summary>

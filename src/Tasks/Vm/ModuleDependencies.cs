@@ -8,13 +8,15 @@ namespace DockerToVms.Tasks.Vm;
 public sealed class ModuleDependencies
 {
     /// <summary>
-    /// The drivers a QEMU machine's virtio devices, the root file systems of the disk and ISO
-    /// formats, and the network need when they are modules of the distribution's kernel.
+    /// The modules a VM may need, when they are modules of the distribution's kernel: the
+    /// network, the console and entropy of QEMU's virtio devices, and what the first stage of
+    /// the disk and ISO formats loads to reach the root (see <see cref="Stage1Initramfs"/>).
     /// </summary>
     public static readonly IReadOnlyList<string> Wanted =
     [
-        "virtio_pci", "virtio_net", "virtio_blk", "virtio_scsi", "virtio_console", "virtio_rng",
-        "sd_mod", "sr_mod", "ext4", "squashfs", "overlay", "isofs", "loop", "af_packet",
+        "virtio_net", "virtio_console", "virtio_rng", "af_packet",
+        .. Stage1Initramfs.ControllerModules, .. Stage1Initramfs.DiskModules,
+        .. Stage1Initramfs.IsoModules,
     ];
 
     /// <summary>
@@ -59,7 +61,7 @@ public sealed class ModuleDependencies
     /// </summary>
     public static string NameOf(string path)
     {
-        var name = Path.GetFileName(path);
+        var name = Path.GetFileName(path.Trim());
         var ko = name.IndexOf(".ko", StringComparison.Ordinal);
         return (ko < 0 ? name : name[..ko]).Replace('-', '_');
     }

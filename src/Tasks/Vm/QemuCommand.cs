@@ -21,7 +21,18 @@ public static class QemuCommand
     /// <param name="GuestPort">The guest's port for the forwarded host port.</param>
     public sealed record Machine(string Architecture, string Format, string KernelPath,
         string ImagePath, string KernelCommandLine, int MemoryMegabytes, int Cpus,
-        string Accelerator, int HostPort, int GuestPort);
+        string Accelerator, int HostPort, int GuestPort)
+    {
+        /// <summary>A UEFI firmware image to boot through; empty for QEMU's BIOS.</summary>
+        public string UefiFirmwarePath { get; init; } = string.Empty;
+    }
+
+    /// <summary>
+    /// Where Debian's and Ubuntu's ovmf package puts the x86 UEFI firmware as one image, code
+    /// and variables together, that -bios loads (variables then last only one boot).
+    /// </summary>
+    public static readonly IReadOnlyList<string> UefiFirmwareCandidates =
+        ["/usr/share/ovmf/OVMF.fd", "/usr/share/qemu/OVMF.fd"];
 
     /// <summary>qemu-system-x86_64, qemu-system-aarch64, ... for a Debian architecture.</summary>
     public static string ProgramFor(string architecture) =>
@@ -76,14 +87,30 @@ public static class QemuCommand
             "-no-reboot",
         ]);
 
+        if (machine.UefiFirmwarePath.Length > 0)
+        {
+            arguments.AddRange(["-bios", machine.UefiFirmwarePath]);
+        }
+
         switch (machine.Format)
         {
             case "disk":
+                // The raw disk or its qcow2 copy, told apart by name as the writer names them.
+                var format = machine.ImagePath.EndsWith(".qcow2", StringComparison.Ordinal)
+                    ? "qcow2"
+                    : "raw";
                 arguments.AddRange(["-drive",
-                    $"file={machine.ImagePath},format=raw,if=virtio,cache=unsafe"]);
+                    $"file={machine.ImagePath},format={format},if=virtio,cache=unsafe"]);
                 break;
             case "iso":
-                arguments.AddRange(["-drive", $"file={machine.ImagePath},media=cdrom,readonly=on"]);
+                // A CD drive on virtio-scsi rather than QEMU's default IDE: the kernel's
+                // virtio modules are loaded anyway, and the firmware boots from it too.
+                arguments.AddRange(
+                [
+                    "-device", "virtio-scsi-pci,id=scsi0",
+                    "-drive", $"file={machine.ImagePath},if=none,id=cd0,media=cdrom,readonly=on",
+                    "-device", "scsi-cd,drive=cd0,bootindex=0",
+                ]);
                 break;
             default:
                 arguments.AddRange(["-kernel", machine.KernelPath, "-initrd", machine.ImagePath,

@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using DockerToVms.Tasks.Execution;
 
 namespace DockerToVms.Tasks.Vm;
@@ -61,31 +62,37 @@ internal sealed class Stage1Initramfs
             _image, cancellation).ConfigureAwait(false);
         var helper = await CompileAsync(workDirectory, cancellation).ConfigureAwait(false);
 
-        using var archive = new CpioArchive(output);
-        foreach (var directory in new[] { "dev", "proc", "sys", "root", "cdrom", "lower", "upper",
-            "modules" })
+        // gzip at its smallest: every kernel unpacks it, and it is read from the boot medium.
+        using (var file = File.Create(output))
+        using (var compressed = new GZipStream(file, CompressionLevel.SmallestSize))
         {
-            archive.AddDirectory(directory);
-        }
+            var archive = new NewcWriter(compressed);
+            foreach (var directory in new[] { "dev", "proc", "sys", "root", "cdrom", "lower",
+                "upper", "modules" })
+            {
+                archive.AddDirectory(directory, 0x1ed);
+            }
 
-        // The kernel opens /dev/console for /init's standard streams before /init runs.
-        archive.AddCharacterDevice("dev/console", 0x180, 5, 1);
-        archive.AddFile("init", await File.ReadAllBytesAsync(helper, cancellation)
-            .ConfigureAwait(false), 0x1ed);
-        archive.AddFile("stage1.conf", HostTools.Utf8.GetBytes(string.Concat(
-            settings.Select(s => $"{s.Key}={s.Value}\n"))));
-
-        var order = new List<string>();
-        foreach (var file in files)
-        {
-            var name = Path.GetFileName(file);
-            order.Add(name);
-            archive.AddFile("modules/" + name, await File.ReadAllBytesAsync(file, cancellation)
+            // The kernel opens /dev/console for /init's standard streams before /init runs.
+            archive.AddNode("dev/console", NewcWriter.CharacterDevice | 0x180, 5, 1);
+            archive.AddFile("init", 0x1ed, await File.ReadAllBytesAsync(helper, cancellation)
                 .ConfigureAwait(false));
-        }
+            archive.AddFile("stage1.conf", 0x1a4, HostTools.Utf8.GetBytes(string.Concat(
+                settings.Select(s => $"{s.Key}={s.Value}\n"))));
 
-        archive.AddFile("modules/order", HostTools.Utf8.GetBytes(
-            string.Concat(order.Select(n => n + "\n"))));
+            var order = new List<string>();
+            foreach (var module in files)
+            {
+                var name = Path.GetFileName(module);
+                order.Add(name);
+                archive.AddFile("modules/" + name, 0x1a4, await File.ReadAllBytesAsync(module,
+                    cancellation).ConfigureAwait(false));
+            }
+
+            archive.AddFile("modules/order", 0x1a4, HostTools.Utf8.GetBytes(
+                string.Concat(order.Select(n => n + "\n"))));
+            archive.Finish();
+        }
     }
 
     /// <summary>The compiler command for the helper: static, small, stripped.</summary>

@@ -37,6 +37,9 @@ public sealed class VmRunTask : AsyncTask
     /// <summary>auto (KVM when it works), kvm or tcg.</summary>
     public string Accelerator { get; set; } = "auto";
 
+    /// <summary>bios (the default) or uefi: the firmware the disk and ISO boot through.</summary>
+    public string Firmware { get; set; } = "bios";
+
     /// <summary>A port of 127.0.0.1 forwarded to <see cref="GuestPort"/>; 0 for none.</summary>
     public int HostPort { get; set; }
 
@@ -58,6 +61,7 @@ public sealed class VmRunTask : AsyncTask
     protected override async System.Threading.Tasks.Task ExecuteAsync(
         CancellationToken cancellation)
     {
+        var uefi = UefiFirmware(Firmware, Architecture, File.Exists);
         UsedAccelerator = Accelerator;
         if (Accelerator == "auto")
         {
@@ -78,7 +82,10 @@ public sealed class VmRunTask : AsyncTask
             KernelCommandLine.Length > 0
                 ? KernelCommandLine
                 : QemuCommand.DefaultKernelCommandLine(Architecture),
-            MemoryMegabytes, Cpus, UsedAccelerator, HostPort, GuestPort);
+            MemoryMegabytes, Cpus, UsedAccelerator, HostPort, GuestPort)
+        {
+            UefiFirmwarePath = uefi,
+        };
         var console = new VmConsole(GetRunner(),
             line => Log.LogMessage(MessageImportance.High, "{0}", line));
         ExitCode = await console.RunAsync(machine, TimeSpan.FromSeconds(Timeout), cancellation)
@@ -87,5 +94,29 @@ public sealed class VmRunTask : AsyncTask
         {
             throw new DtvException("VmAppFailed", ExitCode.ToString(CultureInfo.InvariantCulture));
         }
+    }
+
+    /// <summary>
+    /// The UEFI firmware image for VmFirmware=uefi, or empty for bios; checked before anything
+    /// boots. Only x86 firmware is looked for.
+    /// </summary>
+    public static string UefiFirmware(string firmware, string architecture,
+        Func<string, bool> exists)
+    {
+        if (firmware is "bios" or "")
+        {
+            return string.Empty;
+        }
+
+        if (firmware != "uefi")
+        {
+            throw new DtvException("VmFirmwareUnknown", firmware);
+        }
+
+        return (architecture is "amd64" or "i386"
+                ? QemuCommand.UefiFirmwareCandidates.FirstOrDefault(exists)
+                : null)
+            ?? throw new DtvException("VmUefiFirmwareMissing", architecture,
+                string.Join(", ", QemuCommand.UefiFirmwareCandidates));
     }
 }

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
 using DockerToVms.EndToEndTests.Infrastructure;
 
 namespace DockerToVms.EndToEndTests.Vm;
@@ -65,21 +63,8 @@ public sealed class VmImageTests
         StringAssert.Contains(run.Output, "user=app cwd=/app", run.Tail);
         StringAssert.Contains(run.Output, "dockertovms: app exited with code 3", run.Tail);
         StringAssert.Contains(run.Output, "reboot: Power down", run.Tail);
-        await AssertNothingLeftAsync(project);
-
-        // The VM starts the app exactly as the container image does.
-        var launch = ReadLaunch(project);
-        var entrypoint = Strings(await project.InspectAsync(project.Repository,
-            "{{json .Config.Entrypoint}}"));
-        var cmd = Strings(await project.InspectAsync(project.Repository, "{{json .Config.Cmd}}"));
-        CollectionAssert.AreEqual(entrypoint.Concat(cmd).ToList(), launch["arg"]);
-        var environment = Strings(await project.InspectAsync(project.Repository,
-            "{{json .Config.Env}}"));
-        CollectionAssert.AreEquivalent(environment,
-            launch["env"].Where(e => !e.StartsWith("HOME=", StringComparison.Ordinal)).ToList(),
-            "HOME is added only as a container runtime adds it");
-        Assert.AreEqual(await project.InspectAsync(project.Repository, "{{.Config.WorkingDir}}"),
-            launch["workdir"].Single());
+        await VmChecks.AssertNothingLeftAsync(project);
+        await VmChecks.AssertSameLaunchAsContainerAsync(project);
     }
 
     [TestMethod]
@@ -115,7 +100,7 @@ public sealed class VmImageTests
         Assert.AreEqual("hello from the VM", answer, run.Tail);
         Expect(run);
         StringAssert.Contains(run.Output, "dockertovms: app exited with code 0", run.Tail);
-        await AssertNothingLeftAsync(project);
+        await VmChecks.AssertNothingLeftAsync(project);
     }
 
     [TestMethod]
@@ -155,29 +140,5 @@ public sealed class VmImageTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static List<string> Strings(string json) =>
-        json is "null" or "" ? [] : JsonSerializer.Deserialize<List<string>>(json)!;
-
-    // The init's launch settings in the VM's root: NUL-ended key=value records.
-    private static Dictionary<string, List<string>> ReadLaunch(UserProject project)
-    {
-        var path = Path.Combine(project.Directory,
-            "obj/Release/net10.0/linux-x64/dockertovms/vm-root/etc/dockertovms/app.conf");
-        return Encoding.UTF8.GetString(File.ReadAllBytes(path))
-            .Split('\0', StringSplitOptions.RemoveEmptyEntries)
-            .Select(r => r.Split('=', 2))
-            .GroupBy(r => r[0], r => r[1])
-            .ToDictionary(g => g.Key, g => g.ToList());
-    }
-
-    private static async Task AssertNothingLeftAsync(UserProject project)
-    {
-        var qemu = await Shell.RunAsync(project.Directory, "pgrep", "-f",
-            "qemu-system.*" + project.Directory);
-        Assert.AreEqual(1, qemu.ExitCode, "a QEMU process was left: " + qemu.Output);
-        var mounts = await File.ReadAllTextAsync("/proc/mounts");
-        Assert.IsFalse(mounts.Contains(project.Directory, StringComparison.Ordinal), mounts);
     }
 }

@@ -25,7 +25,7 @@ public sealed class KernelModulesTests
         var files = await KernelModules.Open(root.Path).ResolveAsync(runner, ["ext4"],
             ["nvme", "virtio_blk"], "disk", CancellationToken.None);
 
-        Expect.Sequence(files.Select(KernelModules.NameOf),
+        Expect.Sequence(files.Select(ModuleDependencies.NameOf),
             "crc16", "jbd2", "mbcache", "ext4", "nvme_core", "nvme");
     }
 
@@ -40,7 +40,7 @@ public sealed class KernelModulesTests
         var files = await KernelModules.Open(root.Path).ResolveAsync(runner,
             ["virtio_pci", "ext4"], [], "disk", CancellationToken.None);
 
-        Expect.Sequence(files.Select(KernelModules.NameOf), "ext4");
+        Expect.Sequence(files.Select(ModuleDependencies.NameOf), "ext4");
     }
 
     [TestMethod]
@@ -96,7 +96,7 @@ public sealed class KernelModulesTests
         Dictionary<string, string> dependencies)
     {
         Assert.AreEqual("modinfo", command.Program);
-        var name = KernelModules.NameOf(command.Arguments[^1]);
+        var name = ModuleDependencies.NameOf(command.Arguments[^1]);
         return new ToolResult(0, dependencies.TryGetValue(name, out var list) ? [list] : [""]);
     }
 }

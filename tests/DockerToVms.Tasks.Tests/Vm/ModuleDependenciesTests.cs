@@ -71,4 +71,14 @@ public sealed class ModuleDependenciesTests
             CollectionAssert.Contains(ModuleDependencies.Wanted.ToList(), module);
         }
     }
+
+    [TestMethod]
+    public void A_disk_or_iso_finds_every_module_its_first_stage_loads_in_the_kept_kernel()
+    {
+        foreach (var module in Stage1Initramfs.DiskModules.Concat(Stage1Initramfs.IsoModules)
+                     .Concat(Stage1Initramfs.ControllerModules))
+        {
+            CollectionAssert.Contains(ModuleDependencies.Wanted.ToList(), module);
+        }
+    }
 }

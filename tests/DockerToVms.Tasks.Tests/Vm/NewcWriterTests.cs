@@ -77,6 +77,22 @@ public sealed class NewcWriterTests : IDisposable
     }
 
     [TestMethod]
+    public void The_same_entries_give_the_same_archive_every_time()
+    {
+        static byte[] Write()
+        {
+            using var output = new MemoryStream();
+            var writer = new NewcWriter(output);
+            writer.AddDirectory("modules", 0x1ED);
+            writer.AddFile("init", 0x1ED, Encoding.ASCII.GetBytes("hello"));
+            writer.Finish();
+            return output.ToArray();
+        }
+
+        CollectionAssert.AreEqual(Write(), Write());
+    }
+
+    [TestMethod]
     public void A_root_filesystem_is_packed_whole_with_its_modes_links_and_a_console()
     {
         _folder.Write("root/usr/bin/app", "#!/bin/true\n");

@@ -59,6 +59,7 @@ public sealed class QemuCommandTests
 
         StringAssert.StartsWith(ValueAfter(disk, "-drive"), "file=/vm/initramfs.img,format=raw");
         StringAssert.Contains(ValueAfter(iso, "-drive"), "media=cdrom");
+        CollectionAssert.Contains(iso.ToList(), "scsi-cd,drive=cd0,bootindex=0");
         CollectionAssert.DoesNotContain(disk.ToList(), "-kernel");
         CollectionAssert.DoesNotContain(iso.ToList(), "-kernel");
     }

@@ -62,6 +62,21 @@ public sealed class VmRunTask : AsyncTask
         CancellationToken cancellation)
     {
         var uefi = UefiFirmware(Firmware, Architecture, File.Exists);
+        if (Accelerator is not ("auto" or "kvm" or "tcg"))
+        {
+            throw new DtvException("VmAcceleratorUnknown", Accelerator);
+        }
+
+        // QEMU would start without them and end with a console that says little; the usual
+        // cause is a publish with another format, configuration or runtime identifier.
+        foreach (var file in new[] { ImagePath, KernelPath })
+        {
+            if (file.Length > 0 && !File.Exists(file))
+            {
+                throw new DtvException("VmImageMissing", file, Format);
+            }
+        }
+
         UsedAccelerator = Accelerator;
         if (Accelerator == "auto")
         {
@@ -72,10 +87,6 @@ public sealed class VmRunTask : AsyncTask
                     cancellation).ConfigureAwait(false);
             Log.LogMessageFromResources(MessageImportance.High, "VmAcceleratorChosen",
                 UsedAccelerator, probe.Reason);
-        }
-        else if (Accelerator is not ("kvm" or "tcg"))
-        {
-            throw new DtvException("VmAcceleratorUnknown", Accelerator);
         }
 
         var machine = new QemuCommand.Machine(Architecture, Format, KernelPath, ImagePath,

@@ -69,8 +69,25 @@ public sealed class WriteDiskImageTask : AsyncTask
             KernelCommandLine, InitPath, Architecture);
         var output = Path.GetFullPath(OutputPath);
         var qcow = QcowOutputPath.Length > 0 ? Path.GetFullPath(QcowOutputPath) : string.Empty;
-        var layout = await new DiskImageBuilder(GetRunner()).BuildAsync(inputs, DiskSizeMegabytes,
-            output, qcow, cancellation).ConfigureAwait(false);
+        var partial = VmImageFiles.PartialName(output);
+        var qcowPartial = qcow.Length > 0 ? VmImageFiles.PartialName(qcow) : string.Empty;
+        DiskLayout layout;
+        try
+        {
+            layout = await new DiskImageBuilder(GetRunner()).BuildAsync(inputs,
+                DiskSizeMegabytes, partial, qcowPartial, cancellation).ConfigureAwait(false);
+            if (qcow.Length > 0)
+            {
+                VmImageFiles.Complete(qcowPartial, qcow);
+            }
+
+            VmImageFiles.Complete(partial, output);
+        }
+        finally
+        {
+            VmImageFiles.Discard(partial);
+            VmImageFiles.Discard(qcowPartial);
+        }
 
         ImagePath = output;
         Log.LogMessageFromResources(MessageImportance.High, "VmDiskWritten", output,

@@ -58,8 +58,18 @@ public sealed class WriteIsoImageTask : AsyncTask
         var inputs = VmImageInputs.Create(RootDirectory, KernelPath, InitrdPath,
             KernelCommandLine, InitPath, Architecture);
         var output = Path.GetFullPath(OutputPath);
-        var label = await new IsoImageBuilder(GetRunner()).BuildAsync(inputs, output,
-            cancellation).ConfigureAwait(false);
+        var partial = VmImageFiles.PartialName(output);
+        string label;
+        try
+        {
+            label = await new IsoImageBuilder(GetRunner()).BuildAsync(inputs, partial,
+                cancellation).ConfigureAwait(false);
+            VmImageFiles.Complete(partial, output);
+        }
+        finally
+        {
+            VmImageFiles.Discard(partial);
+        }
 
         ImagePath = output;
         Log.LogMessageFromResources(MessageImportance.High, "VmIsoWritten", output, label,

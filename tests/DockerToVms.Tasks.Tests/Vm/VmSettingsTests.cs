@@ -73,6 +73,27 @@ public sealed class VmSettingsTests
     }
 
     [TestMethod]
+    public void VmRun_without_a_published_image_says_to_publish_first()
+    {
+        using var folder = new TemporaryDirectory("dtv-vmrun-");
+        var engine = new RecordingBuildEngine();
+        var runner = new FakeToolRunner();
+
+        new VmRunTask
+        {
+            BuildEngine = engine,
+            Architecture = "amd64",
+            Format = "disk",
+            ImagePath = folder.Combine("vm/disk.img"),
+            Accelerator = "tcg",
+            Runner = runner,
+        }.Execute();
+
+        Expect.Codes(engine, "DTV5018");
+        Assert.IsEmpty(runner.Commands, "QEMU must not start without its image");
+    }
+
+    [TestMethod]
     public void A_root_too_large_for_the_memory_is_refused_with_the_disk_format_suggested()
     {
         using var folder = new TemporaryDirectory("dtv-initramfs-");

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using DockerToVms.Tasks.Execution;
 using Microsoft.Build.Framework;
 
 namespace DockerToVms.Tasks.Vm;
@@ -7,45 +6,21 @@ namespace DockerToVms.Tasks.Vm;
 /// <summary>
 /// Writes a raw disk image (and optionally a qcow2 copy) that boots with BIOS and UEFI:
 /// a GPT with a BIOS boot partition, an EFI system partition holding GRUB, the kernel and
-/// the initramfs, and an ext4 root filled from <see cref="RootDirectory"/>. No loop device
+/// the initramfs, and an ext4 root filled from <see cref="VmImageTask.RootDirectory"/>. No loop device
 /// and no mount is used on the build machine.
 /// </summary>
-public sealed class WriteDiskImageTask : AsyncTask
+public sealed class WriteDiskImageTask : VmImageTask
 {
-    /// <summary>
-    /// The virtual machine's root filesystem. It must hold the kernel's modules in
-    /// /lib/modules/&lt;version&gt;/ (one version) and the init at <see cref="InitPath"/>.
-    /// </summary>
-    [Required]
-    public string RootDirectory { get; set; } = string.Empty;
-
-    /// <summary>The kernel (vmlinuz) to boot.</summary>
-    [Required]
-    public string KernelPath { get; set; } = string.Empty;
-
     /// <summary>
     /// An initramfs of your own that finds, mounts and switches to the root itself (the ext4
     /// root is labelled "dtvroot", so <c>root=LABEL=dtvroot</c> on the kernel command line
     /// names it to initramfs tools that read it). When
     /// empty (the default) the image gets a built-in first stage: it loads the modules for
     /// virtio, SCSI, SATA/IDE and NVMe disks and ext4 from the root's /lib/modules, mounts
-    /// the ext4 root (found by its UUID) read-write on /, and executes <see cref="InitPath"/>
+    /// the ext4 root (found by its UUID) read-write on /, and executes <see cref="VmImageTask.InitPath"/>
     /// as PID 1 with /dev, /proc and /sys not mounted.
     /// </summary>
     public string InitrdPath { get; set; } = string.Empty;
-
-    /// <summary>The kernel command line; "console=ttyS0 quiet" when empty.</summary>
-    public string KernelCommandLine { get; set; } = string.Empty;
-
-    /// <summary>The absolute path, in the root filesystem, of the program started as PID 1.</summary>
-    public string InitPath { get; set; } = "/init";
-
-    /// <summary>The Debian architecture of the kernel and root; only amd64 is available.</summary>
-    public string Architecture { get; set; } = "amd64";
-
-    /// <summary>The raw disk image to write.</summary>
-    [Required]
-    public string OutputPath { get; set; } = string.Empty;
 
     /// <summary>
     /// The disk's size in MiB. 0 (the default) makes it the root's size plus a quarter
@@ -56,17 +31,12 @@ public sealed class WriteDiskImageTask : AsyncTask
     /// <summary>A qcow2 copy of the image to write as well (with qemu-img); none when empty.</summary>
     public string QcowOutputPath { get; set; } = string.Empty;
 
-    /// <summary>The raw disk image written.</summary>
-    [Output]
-    public string ImagePath { get; set; } = string.Empty;
-
     /// <inheritdoc />
     protected override async System.Threading.Tasks.Task ExecuteAsync(
         CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
-        var inputs = VmImageInputs.Create(RootDirectory, KernelPath, InitrdPath,
-            KernelCommandLine, InitPath, Architecture);
+        var inputs = Inputs(InitrdPath);
         var output = Path.GetFullPath(OutputPath);
         var qcow = QcowOutputPath.Length > 0 ? Path.GetFullPath(QcowOutputPath) : string.Empty;
         var partial = VmImageFiles.PartialName(output);

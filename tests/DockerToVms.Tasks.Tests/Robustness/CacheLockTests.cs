@@ -57,12 +57,13 @@ public sealed class CacheLockTests : IDisposable
     }
 
     // util-linux flock takes the same kernel lock as .NET does; SIGKILL gives it no chance to
-    // release anything itself.
+    // release anything itself. --no-fork makes the holder one process: a forked sleep would
+    // share the lock and could outlive flock by a moment after both are killed.
     [TestMethod]
     public async Task A_lock_held_by_a_killed_process_is_free_at_once()
     {
         using var holder = Process.Start(new ProcessStartInfo("flock",
-            ["--exclusive", LockFile, "sleep", "60"]))!;
+            ["--exclusive", "--no-fork", LockFile, "sleep", "60"]))!;
         for (var i = 0; i < 50 && CacheLock.TryAcquire(LockFile) is { } early; i++)
         {
             early.Dispose();

@@ -20,6 +20,10 @@ namespace DockerToVms.IntegrationTests.Docker;
 public sealed class ImageArchiveTests
 {
     private static readonly string s_repository = "dtv-it-arch-" + Guid.NewGuid().ToString("N")[..8];
+
+    // Every image the tests made, by id: one whose tag moved to another image has no name
+    // left to be found by.
+    private static readonly System.Collections.Concurrent.ConcurrentBag<string> s_images = [];
     private string _work = string.Empty;
 
     public TestContext TestContext { get; set; } = null!;
@@ -49,7 +53,8 @@ public sealed class ImageArchiveTests
     {
         var images = await Tool.RunAsync("docker", "images", "-q", "--filter",
             $"reference={s_repository}*");
-        foreach (var id in images.Split('\n', StringSplitOptions.RemoveEmptyEntries).Distinct())
+        foreach (var id in images.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(s_images).Distinct())
         {
             await Tool.TryRunAsync("docker", "rmi", "-f", id);
         }
@@ -211,6 +216,7 @@ public sealed class ImageArchiveTests
             Changes = ["ENV PATH=/usr/bin:/bin"],
         };
         Assert.IsTrue(task.Execute(), engine.Log);
+        s_images.Add(task.ImageId);
         return (task.ImageId, task.Imported);
     }
 
@@ -227,6 +233,7 @@ public sealed class ImageArchiveTests
             Entrypoint = [new TaskItem("/hello")],
         };
         Assert.IsTrue(task.Execute(), engine.Log);
+        s_images.Add(task.ImageId);
         return task.ImageId;
     }
 

@@ -52,7 +52,7 @@ public static class RootfsNormaliser
         foreach (var folder in s_backupFolders)
         {
             var path = Path.Combine(root, folder);
-            if (!IsFreeOfLinks(root, folder) || !Directory.Exists(path))
+            if (!RootfsTrimmer.IsFreeOfLinks(root, folder) || !Directory.Exists(path))
             {
                 continue;
             }
@@ -89,7 +89,7 @@ public static class RootfsNormaliser
     private static bool SetPasswordChangeDay(string root, string relative, string day)
     {
         var path = Path.Combine(root, relative);
-        if (!IsFreeOfLinks(root, relative) || !File.Exists(path))
+        if (!RootfsTrimmer.IsFreeOfLinks(root, relative) || !File.Exists(path))
         {
             return false;
         }
@@ -111,30 +111,13 @@ public static class RootfsNormaliser
     {
         var path = Path.Combine(root, relative);
         var info = new FileInfo(path);
-        if (!IsFreeOfLinks(root, Path.GetDirectoryName(relative)!)
+        if (!RootfsTrimmer.IsFreeOfLinks(root, Path.GetDirectoryName(relative)!)
             || (!info.Exists && info.LinkTarget is null))
         {
             return false;
         }
 
         info.Delete();
-        return true;
-    }
-
-    // A link in the image is meant for the image's root; followed from the build machine, it
-    // could lead to the machine's own files.
-    private static bool IsFreeOfLinks(string root, string relative)
-    {
-        var path = root;
-        foreach (var part in relative.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            path = Path.Combine(path, part);
-            if (new FileInfo(path).LinkTarget is not null)
-            {
-                return false;
-            }
-        }
-
         return true;
     }
 }

@@ -179,7 +179,7 @@ public static class RootfsTrimmer
 
     // Whether no part of the relative path is a symbolic link. A link in the image is meant
     // for the image's root; followed from the build machine, it could lead to its files.
-    private static bool IsFreeOfLinks(string root, string relative)
+    internal static bool IsFreeOfLinks(string root, string relative)
     {
         var path = root;
         foreach (var part in relative.Split('/', StringSplitOptions.RemoveEmptyEntries))

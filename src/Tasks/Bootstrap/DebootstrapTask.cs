@@ -18,6 +18,9 @@ namespace DockerToVms.Tasks.Bootstrap;
 /// </summary>
 public sealed class DebootstrapTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>The suite or codename, such as <c>trixie</c>, <c>bookworm</c> or <c>noble</c>.</summary>
     [Required]
     public string Suite { get; set; } = string.Empty;
@@ -83,6 +86,9 @@ public sealed class DebootstrapTask : AsyncTask
     /// <summary>Whether the build runs as root; tests replace it.</summary>
     internal bool RunsAsRoot { get; set; } = HostTools.IsRoot;
 
+    /// <summary>Whether this runs in an ordinary user's namespace; tests replace it.</summary>
+    internal bool InUserNamespace { get; set; } = UserNamespace.IsInside;
+
     /// <summary>Replaces the user namespace check in tests; null for the real machine.</summary>
     internal UserNamespaceCheck? Namespaces { get; set; }
 
@@ -100,8 +106,12 @@ public sealed class DebootstrapTask : AsyncTask
         var options = Validate();
         var runner = GetRunner();
         var rootless = !RunsAsRoot;
+
+        // In an ordinary user's build this runs as the root of the build's user namespace,
+        // where mmdebstrap works in root mode and debootstrap, which makes device files,
+        // does not.
         var choice = BootstrapperSelection.Choose(Foreign ? "debootstrap" : Bootstrapper,
-            options, rootless, runner.Find);
+            options, rootless || InUserNamespace, runner.Find);
         if (rootless)
         {
             (Namespaces ?? new UserNamespaceCheck()).Require(runner.Find);

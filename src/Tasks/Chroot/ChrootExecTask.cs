@@ -12,6 +12,9 @@ namespace DockerToVms.Tasks.Chroot;
 /// </summary>
 public sealed class ChrootExecTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>Metadata of a command item holding the command when the item spec cannot.</summary>
     public const string CommandMetadata = "Command";
 

@@ -19,6 +19,9 @@ namespace DockerToVms.Tasks.Docker;
 /// </summary>
 public sealed class DockerImportTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>The root filesystem to import.</summary>
     [Required]
     public string RootDirectory { get; set; } = string.Empty;

@@ -27,7 +27,10 @@ public abstract class AsyncTask : Microsoft.Build.Utilities.Task, ICancelableTas
     {
         try
         {
-            ExecuteAsync(_cancellation.Token).GetAwaiter().GetResult();
+            var work = RunsInUserNamespace && !HostTools.IsRoot
+                ? TaskHostClient.RunAsync(this, Log, _cancellation.Token)
+                : ExecuteAsync(_cancellation.Token);
+            work.GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
         {
@@ -44,6 +47,14 @@ public abstract class AsyncTask : Microsoft.Build.Utilities.Task, ICancelableTas
 
         return !Log.HasLoggedErrors;
     }
+
+    /// <summary>
+    /// Whether the task reads or writes the files of a root filesystem with their owners. In
+    /// a build that does not run as root such a task runs in the build's user namespace
+    /// (<see cref="UserNamespace"/>), where those files have the owners a root build gives
+    /// them.
+    /// </summary>
+    private protected virtual bool RunsInUserNamespace => false;
 
     /// <summary>The work of the task.</summary>
     protected abstract System.Threading.Tasks.Task ExecuteAsync(CancellationToken cancellation);

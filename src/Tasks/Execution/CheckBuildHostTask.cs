@@ -55,6 +55,14 @@ public sealed class CheckBuildHostTask : AsyncTask
         CancellationToken cancellation)
     {
         var runner = GetRunner();
+
+        // Without root, every step that works on the root filesystem runs in the build's user
+        // namespace, a cached one too.
+        if (!RunsAsRoot)
+        {
+            (Namespaces ?? new UserNamespaceCheck()).Require(runner.Find);
+        }
+
         if (NeedsBootstrap)
         {
             var recipe = new DebootstrapOptions
@@ -66,17 +74,6 @@ public sealed class CheckBuildHostTask : AsyncTask
                 Exclude = ExcludePackages,
             };
             BootstrapperSelection.Choose(Bootstrapper, recipe, !RunsAsRoot, runner.Find);
-            if (!RunsAsRoot)
-            {
-                (Namespaces ?? new UserNamespaceCheck()).Require(runner.Find);
-
-                // Bootstrapping works in a user namespace; the steps after it do not yet, and
-                // failing here costs no download.
-                throw new DtvException("RootlessNotAvailable", Environment.UserName,
-                    "the customisation, trimming and import of the root filesystem in a user "
-                    + "namespace");
-            }
-
             foreach (var tool in new[] { "unshare", "chroot", "mount" })
             {
                 if (runner.Find(tool) is null)

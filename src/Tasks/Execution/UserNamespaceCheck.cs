@@ -27,6 +27,9 @@ public sealed class UserNamespaceCheck
     /// <summary>Whether a program may set ids: setuid root, or file capabilities.</summary>
     public Func<string, bool> CanSetIds { get; init; } = IsSetuidOrCapable;
 
+    /// <summary>Whether the unshare found on PATH can map subordinate ids itself.</summary>
+    public Func<string, bool> UnshareMapsIds { get; init; } = HasMapAuto;
+
     /// <summary>The building user's name.</summary>
     public string UserName { get; init; } = Environment.UserName;
 
@@ -70,6 +73,13 @@ public sealed class UserNamespaceCheck
             }
         }
 
+        var unshare = find("unshare");
+        if (unshare is not null && !UnshareMapsIds(unshare))
+        {
+            problems.Add(new($"{unshare} cannot map subordinate ids (--map-auto came with "
+                + "util-linux 2.38)", "apt-get install util-linux (2.38 or later)"));
+        }
+
         foreach (var program in new[] { "newuidmap", "newgidmap" })
         {
             var path = find(program);
@@ -102,18 +112,36 @@ public sealed class UserNamespaceCheck
 
     private string? Setting(string path) => ReadText(path)?.Trim();
 
-    // A line is NAME_OR_UID:FIRST:COUNT; several short ranges do not make one long one, since
-    // the tools map a single range.
+    // A line is NAME_OR_UID:FIRST:COUNT. The build maps the user's first range only, so that
+    // one must be long enough; several short ranges do not make one long one.
     private bool HasRange(string file)
     {
         var text = ReadText(file) ?? string.Empty;
         var uid = UserId.ToString(CultureInfo.InvariantCulture);
-        return text.Split('\n').Select(l => l.Trim().Split(':')).Any(f =>
-            f.Length == 3
-            && (f[0] == UserName || f[0] == uid)
-            && long.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture,
+        var first = text.Split('\n').Select(l => l.Trim().Split(':'))
+            .FirstOrDefault(f => f.Length == 3 && (f[0] == UserName || f[0] == uid));
+        return first is not null
+            && long.TryParse(first[2], NumberStyles.None, CultureInfo.InvariantCulture,
                 out var count)
-            && count >= RequiredIds);
+            && count >= RequiredIds;
+    }
+
+    private static bool HasMapAuto(string unshare)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(unshare, "--help")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start);
+        if (process is null)
+        {
+            return false;
+        }
+
+        var help = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return help.Contains("--map-auto", StringComparison.Ordinal);
     }
 
     private static string? ReadFile(string path)

@@ -17,6 +17,9 @@ namespace DockerToVms.Tasks.Export;
 /// </summary>
 public sealed class DockerExportTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>Label on the temporary container, so that one left by a killed build is known.</summary>
     public const string ContainerLabel = "dev.dockertovms.export";
 

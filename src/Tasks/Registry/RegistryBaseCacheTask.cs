@@ -18,6 +18,9 @@ namespace DockerToVms.Tasks.Registry;
 /// </summary>
 public sealed class RegistryBaseCacheTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     // DaemonUnreachable: no daemon answered.
     private const string NoDaemonCode = "DTV3001";
 

@@ -15,6 +15,9 @@ namespace DockerToVms.Tasks.Rootfs;
 /// </summary>
 public sealed class DeriveAppRootfsTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>The folder of the cache, under which app-level entries live.</summary>
     public const string CacheFolder = "app";
 

@@ -10,6 +10,9 @@ namespace DockerToVms.Tasks.Rootfs;
 /// </summary>
 public sealed class ReportImageSizeTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>The file, beside a cached root filesystem, with the bytes its trim removed.</summary>
     public const string TrimRecordFileName = "trim-removed.txt";
 

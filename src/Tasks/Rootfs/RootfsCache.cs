@@ -149,7 +149,17 @@ public sealed class RootfsCache
         }
 
         EnsureNothingMounted(directory);
-        Directory.Delete(directory, recursive: true);
+
+        // An ordinary user's root filesystems hold files of its subordinate ids, which only the
+        // user namespace's root can delete.
+        if (HostTools.IsRoot)
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        else
+        {
+            UserNamespace.DeleteTree(directory);
+        }
     }
 
     private static void EnsureNothingMounted(string directory)

@@ -8,6 +8,9 @@ namespace DockerToVms.Tasks.Rootfs;
 /// <summary>Removes from a root filesystem what a container never needs.</summary>
 public sealed class TrimRootfsTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>The root filesystem to trim.</summary>
     [Required]
     public string RootDirectory { get; set; } = string.Empty;

@@ -10,6 +10,9 @@ namespace DockerToVms.Tasks.Vm;
 /// </summary>
 public sealed class PrepareVmSystemdBaseTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>The root filesystem cache (BaseImageCacheDirectory).</summary>
     [Required]
     public string CacheDirectory { get; set; } = string.Empty;

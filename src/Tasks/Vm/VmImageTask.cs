@@ -9,6 +9,9 @@ namespace DockerToVms.Tasks.Vm;
 /// </summary>
 public abstract class VmImageTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>
     /// The virtual machine's root filesystem. It must hold the kernel's modules in
     /// /lib/modules/&lt;version&gt;/ (one version) and the init at <see cref="InitPath"/>.

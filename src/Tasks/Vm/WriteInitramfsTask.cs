@@ -17,6 +17,9 @@ namespace DockerToVms.Tasks.Vm;
 /// </remarks>
 public sealed class WriteInitramfsTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>Megabytes a booted kernel and the app need besides the root filesystem.</summary>
     public const long HeadroomMegabytes = 128;
 

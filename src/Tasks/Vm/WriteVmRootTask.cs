@@ -11,6 +11,9 @@ namespace DockerToVms.Tasks.Vm;
 /// </summary>
 public sealed class WriteVmRootTask : AsyncTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>The base root filesystem of the app image.</summary>
     [Required]
     public string BaseRootDirectory { get; set; } = string.Empty;

@@ -13,6 +13,9 @@ namespace DockerToVms.Tasks.Docker.Archive;
 /// </summary>
 public sealed class WriteImageArchiveTask : ImageSettingsTask
 {
+    /// <inheritdoc />
+    private protected override bool RunsInUserNamespace => true;
+
     /// <summary>The base's root filesystem.</summary>
     [Required]
     public string BaseRootDirectory { get; set; } = string.Empty;

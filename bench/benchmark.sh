@@ -26,6 +26,11 @@
 #   (j) bootstrappers: a cold base (`dotnet build -p:BuildBaseImage=true`, trim level slim)
 #                   with BaseImageBootstrapper=debootstrap and =mmdebstrap, each against the
 #                   same tool run alone on the same recipe, and against each other
+#   (k) without root: with BENCH_ROOTLESS_USER naming an ordinary user that has subordinate
+#                   ids and may use the Docker daemon, the same cold base built by that user,
+#                   against mmdebstrap run alone by the user the way the build runs it (root
+#                   mode in the user's namespace), against `mmdebstrap --mode=unshare`, and
+#                   against the cold base built by root in (j)
 # Times are wall-clock seconds from bash's `time`; (b), (c), (g) and (h) take the median of a few
 # runs. BENCH_TIMES=0 skips (a) to (d), BENCH_SIZES=0 skips (e); (e) alone takes about half an
 # hour (four bootstraps and 26 publishes, seven of them Native AOT). BENCH_ARM64=0 skips (f),
@@ -33,7 +38,8 @@
 # and 2 + 2 x BENCH_RUNS publishes; needs the docker-registry package). BENCH_ARCHIVE=0 skips
 # (h), which takes a minute or two once the base is cached. BENCH_VM=0 skips (i), which
 # takes a few minutes (one publish, which fetches the suite's kernel once, and BENCH_RUNS boots).
-# BENCH_BOOTSTRAPPERS=0 skips (j), which takes about three minutes. (a) to (e) bootstrap with
+# BENCH_BOOTSTRAPPERS=0 skips (j), which takes about three minutes; (k) runs only with
+# BENCH_ROOTLESS_USER set, and takes about two. (a) to (e) bootstrap with
 # BaseImageBootstrapper's default, auto.
 # Run as root. Everything it makes (temporary folders, images) is removed at the end.
 set -euo pipefail
@@ -51,6 +57,7 @@ registry="${BENCH_REGISTRY:-1}"
 vm="${BENCH_VM:-1}"
 archive="${BENCH_ARCHIVE:-1}"
 bootstrappers="${BENCH_BOOTSTRAPPERS:-1}"
+rootless_user="${BENCH_ROOTLESS_USER:-}"
 # Another name keeps two benchmarks on one machine from removing each other's images.
 repository="${BENCH_REPOSITORY:-dtv-bench-consoleapp}"
 size_repository="dtv-bench-size"
@@ -492,6 +499,41 @@ if [[ "$bootstrappers" -eq 1 ]]; then
   fi
 fi
 
+# (k) The user gets a folder of its own (the work folder is root's), with a copy of the sample
+# and the feed, a home for NuGet, and the cache. The tool alone runs first, as in (j).
+if [[ -n "$rootless_user" ]]; then
+  rootless_dir="$(mktemp -d /tmp/dtv-bench-rootless.XXXXXX)"
+  remove_rootless() { rm -rf --one-file-system "$rootless_dir"; }
+  dtv_at_exit remove_rootless
+  cp -r "$work/repo/samples" "$rootless_dir/samples"
+  mkdir -p "$rootless_dir/nuget" "$rootless_dir/home"
+  cp -r "$DTV_REPO_ROOT/nuget/feed" "$rootless_dir/nuget/feed"
+  chown -R "$rootless_user:" "$rootless_dir"
+  as_user=(runuser -u "$rootless_user" -- env -i HOME="$rootless_dir/home"
+    USER="$rootless_user" PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    DOTNET_CLI_HOME="$rootless_dir/home" DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+    MSBUILDDISABLENODEREUSE=1)
+  in_namespace=(unshare --user --map-auto --map-root-user --mount --pid --fork --kill-child)
+  dtv_log "(k) mmdebstrap alone as $rootless_user, root mode in the user's namespace"
+  rootless_alone="$(measure rootless-alone "${as_user[@]}" "${in_namespace[@]}" \
+    mmdebstrap --mode=root --variant=minbase "$suite" "$rootless_dir/alone" "$mirror")"
+  dtv_log "(k) mmdebstrap --mode=unshare alone as $rootless_user"
+  rootless_unshare="$(measure rootless-unshare "${as_user[@]}" mmdebstrap --mode=unshare \
+    --variant=minbase "$suite" "$rootless_dir/unshare.tar" "$mirror")"
+  dtv_log "(k) cold base as $rootless_user"
+  rootless_base="$(measure rootless-base "${as_user[@]}" dotnet build \
+    "$rootless_dir/samples/ConsoleApp/ConsoleApp.csproj" "${common[@]}" -v:n \
+    -p:BuildBaseImage=true -p:BaseImageTrim=slim -p:BaseImageCacheDirectory="$rootless_dir/cache" \
+    -p:BaseImageSuite="$suite" -p:BaseImageMirror="$mirror" \
+    -p:ContainerRepository="$repository-rootless")"
+  rootless_stages="$(grep -ho 'DockerToVms: .* took [0-9.]* s\.' \
+    "$work/logs/rootless-base.log" | sed 's/^DockerToVms: /        /' || true)"
+  mapfile -t rootless_images < <(docker images -q --filter "reference=$repository-rootless*")
+  if [[ "${#rootless_images[@]}" -gt 0 ]]; then
+    docker rmi -f "${rootless_images[@]}" >/dev/null 2>&1 || true
+  fi
+fi
+
 # Leave nothing behind before the report, so the report is the last thing printed.
 dtv_cleanup
 
@@ -630,4 +672,21 @@ if [[ "$bootstrappers" -eq 1 ]]; then
       printf '      stages:\n%s\n' "${!stages_name}"
     fi
   done
+fi
+
+if [[ -n "$rootless_user" ]]; then
+  heading "(k) cold base without root, as $rootless_user" seconds
+  row "mmdebstrap alone, root mode in the namespace" "$rootless_alone" 1.00 "(reference)"
+  row "mmdebstrap --mode=unshare alone" "$rootless_unshare" \
+    "$(ratio "$rootless_unshare" "$rootless_alone")"
+  row "cold base (build, slim)" "$rootless_base" "$(ratio "$rootless_base" "$rootless_alone")" \
+    "of mmdebstrap alone in the namespace"
+  row "" "" "$(ratio "$rootless_base" "$rootless_unshare")" "of mmdebstrap --mode=unshare"
+  if [[ -n "${base[mmdebstrap]:-}" ]]; then
+    row "" "" "$(ratio "$rootless_base" "${base[mmdebstrap]}")" \
+      "of root's cold base with mmdebstrap (j)"
+  fi
+  if [[ -n "$rootless_stages" ]]; then
+    printf '      stages:\n%s\n' "$rootless_stages"
+  fi
 fi

@@ -21,6 +21,8 @@ public sealed class PackageTests
         "icon.png",
         "tasks/net8.0/CliWrap.dll",
         "tasks/net8.0/Docker.DotNet.dll",
+        "tasks/net8.0/DockerToVms.TaskHost.dll",
+        "tasks/net8.0/DockerToVms.TaskHost.runtimeconfig.json",
         "tasks/net8.0/DockerToVms.Tasks.deps.json",
         "tasks/net8.0/DockerToVms.Tasks.dll",
         "tasks/net8.0/ELFSharp.dll",

@@ -103,9 +103,9 @@ public static class BootstrapperSelection
 internal abstract class BootstrapBackend
 {
     /// <summary>The backend for a chosen tool.</summary>
-    public static BootstrapBackend For(BootstrapperKind kind, bool rootless) =>
+    public static BootstrapBackend For(BootstrapperKind kind) =>
         kind == BootstrapperKind.Mmdebstrap
-            ? new MmdebstrapBackend(rootless)
+            ? new MmdebstrapBackend()
             : new DebootstrapBackend();
 
     /// <summary>The tool's name, for messages.</summary>
@@ -116,9 +116,6 @@ internal abstract class BootstrapBackend
     /// mmdebstrap runs the packages' scripts under emulation itself.
     /// </summary>
     public abstract bool NeedsSecondStage { get; }
-
-    /// <summary>Whether this process can empty the target of a failed run for a retry.</summary>
-    public virtual bool CanEmptyTarget => true;
 
     /// <summary>The resource of the error for a failure nothing else explains.</summary>
     public abstract string FailedResource { get; }
@@ -144,18 +141,16 @@ internal abstract class BootstrapBackend
             DebootstrapOutput.ReadLog(targetDirectory);
     }
 
-    private sealed class MmdebstrapBackend(bool rootless) : BootstrapBackend
+    private sealed class MmdebstrapBackend : BootstrapBackend
     {
         public override string Name => "mmdebstrap";
 
         public override bool NeedsSecondStage => false;
 
-        public override bool CanEmptyTarget => !rootless;
-
         public override string FailedResource => "MmdebstrapFailed";
 
         public override ToolCommand CreateCommand(DebootstrapOptions options, bool emulated) =>
-            MmdebstrapCommand.Create(options, rootless, emulated);
+            MmdebstrapCommand.Create(options, emulated);
 
         // mmdebstrap prints apt's and dpkg's output itself and keeps no log in the target.
         public override IReadOnlyList<string> ReadLog(string targetDirectory) => [];

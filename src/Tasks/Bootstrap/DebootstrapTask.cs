@@ -83,14 +83,8 @@ public sealed class DebootstrapTask : AsyncTask
     [Output]
     public string BootstrapperUsed { get; private set; } = string.Empty;
 
-    /// <summary>Whether the build runs as root; tests replace it.</summary>
-    internal bool RunsAsRoot { get; set; } = HostTools.IsRoot;
-
     /// <summary>Whether this runs in an ordinary user's namespace; tests replace it.</summary>
     internal bool InUserNamespace { get; set; } = UserNamespace.IsInside;
-
-    /// <summary>Replaces the user namespace check in tests; null for the real machine.</summary>
-    internal UserNamespaceCheck? Namespaces { get; set; }
 
     /// <summary>Replaces the mirror check in tests; null for the real one.</summary>
     internal MirrorProbe? Probe { get; set; }
@@ -105,18 +99,12 @@ public sealed class DebootstrapTask : AsyncTask
     {
         var options = Validate();
         var runner = GetRunner();
-        var rootless = !RunsAsRoot;
-
         // In an ordinary user's build this runs as the root of the build's user namespace,
         // where mmdebstrap works in root mode and debootstrap, which makes device files,
         // does not.
         var choice = BootstrapperSelection.Choose(Foreign ? "debootstrap" : Bootstrapper,
-            options, rootless || InUserNamespace, runner.Find);
-        if (rootless)
-        {
-            (Namespaces ?? new UserNamespaceCheck()).Require(runner.Find);
-        }
-        else if (runner.Find("unshare") is null)
+            options, InUserNamespace, runner.Find);
+        if (runner.Find("unshare") is null)
         {
             throw new DtvException("UnshareMissing", "unshare");
         }
@@ -134,7 +122,7 @@ public sealed class DebootstrapTask : AsyncTask
             .ConfigureAwait(false);
 
         var clock = Stopwatch.StartNew();
-        var backend = BootstrapBackend.For(choice.Kind, rootless);
+        var backend = BootstrapBackend.For(choice.Kind);
         var emulated = !options.Foreign
             && !QemuBinaryFormats.RunsNatively(HostArchitecture, options.Architecture);
         await RunWithRetriesAsync(runner, backend, options, emulated, cancellation)
@@ -153,10 +141,7 @@ public sealed class DebootstrapTask : AsyncTask
         BootstrapBackend backend, DebootstrapOptions options, bool emulated,
         CancellationToken cancellation)
     {
-        // A retry starts from an emptied target; one made in a user namespace belongs to the
-        // user's subordinate ids, which this process cannot delete, so it gets one run (apt
-        // still retries each file itself).
-        var attempts = backend.CanEmptyTarget ? Math.Max(1, Attempts) : 1;
+        var attempts = Math.Max(1, Attempts);
         for (var attempt = 1; ; attempt++)
         {
             var result = await runner.RunAsync(backend.CreateCommand(options, emulated),

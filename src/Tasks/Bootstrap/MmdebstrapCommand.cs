@@ -5,9 +5,10 @@ namespace DockerToVms.Tasks.Bootstrap;
 
 /// <summary>
 /// Builds the mmdebstrap command line for the same recipe debootstrap would get, so that both
-/// give the same packages and nearly the same files. As root, mmdebstrap runs in the same
-/// private mount and process namespaces as debootstrap; as an ordinary user it makes its own
-/// user namespace (<c>--mode=unshare</c>) with the user's subordinate id ranges.
+/// give the same packages and nearly the same files. mmdebstrap runs in its root mode, in the
+/// same private mount and process namespaces as debootstrap: as root, or in an ordinary user's
+/// build as the root of the build's user namespace (see <see cref="UserNamespace"/>), where
+/// it binds the machine's device files instead of making them.
 /// </summary>
 public static class MmdebstrapCommand
 {
@@ -27,42 +28,29 @@ public static class MmdebstrapCommand
 
     /// <summary>The full command: mmdebstrap in clean namespaces with its arguments.</summary>
     /// <param name="options">The recipe.</param>
-    /// <param name="rootless">Whether the build runs as an ordinary user.</param>
     /// <param name="emulated">Whether the architecture runs only under QEMU here.</param>
-    public static ToolCommand Create(DebootstrapOptions options, bool rootless,
-        bool emulated = false)
+    public static ToolCommand Create(DebootstrapOptions options, bool emulated = false)
     {
-        // unshare --mount needs root; in unshare mode mmdebstrap makes its own namespaces.
-        var arguments = rootless
-            ? new List<string>()
-            : new List<string>
-            {
-                "--mount", "--pid", "--propagation", "private", "--fork", "--kill-child", "--",
-            };
-        arguments.AddRange(["env", "-i", "PATH=" + DebootstrapCommand.CleanPath,
-            "LC_ALL=C.UTF-8"]);
+        var arguments = new List<string>
+        {
+            "--mount", "--pid", "--propagation", "private", "--fork", "--kill-child", "--",
+            "env", "-i", "PATH=" + DebootstrapCommand.CleanPath, "LC_ALL=C.UTF-8",
+        };
         arguments.AddRange(DebootstrapCommand.ProxyVariables());
         arguments.Add("mmdebstrap");
-        arguments.AddRange(CreateArguments(options, rootless, emulated));
-
-        var program = "unshare";
-        if (rootless)
-        {
-            program = arguments[0];
-            arguments.RemoveAt(0);
-        }
+        arguments.AddRange(CreateArguments(options, emulated));
 
         // A half-made root filesystem is discarded, so a cancelled bootstrap is killed at once.
-        return new ToolCommand(program, arguments) { GracePeriod = TimeSpan.Zero };
+        return new ToolCommand("unshare", arguments) { GracePeriod = TimeSpan.Zero };
     }
 
     /// <summary>mmdebstrap's own arguments.</summary>
     public static IReadOnlyList<string> CreateArguments(DebootstrapOptions options,
-        bool rootless, bool emulated = false)
+        bool emulated = false)
     {
         var arguments = new List<string>
         {
-            "--mode=" + (rootless ? "unshare" : "root"),
+            "--mode=root",
             "--format=directory",
             "--variant=" + options.Variant,
             "--architectures=" + options.Architecture,

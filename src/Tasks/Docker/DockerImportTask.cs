@@ -109,8 +109,10 @@ public sealed class DockerImportTask : AsyncTask
     /// <summary>The lock file for imports under one reference, shared by every build here.</summary>
     public static string ImportLockFile(string reference)
     {
-        var folder = Directory.CreateDirectory(
-            Path.Combine(Path.GetTempPath(), "dockertovms-locks")).FullName;
+        // An ordinary user cannot create files in a folder root made, so each user has one.
+        var owner = UserNamespace.BuildingUserId;
+        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(),
+            owner == 0 ? "dockertovms-locks" : $"dockertovms-locks-{owner}")).FullName;
         var name = string.Concat(reference.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_'));
         return Path.Combine(folder, "import-" + name + ".lock");
     }

@@ -22,7 +22,8 @@ public static class TaskHostClient
     private static readonly TimeSpan s_cancelGrace = TimeSpan.FromSeconds(60);
 
     /// <summary>Runs <paramref name="task"/> in the host and waits for it.</summary>
-    /// <exception cref="DtvException">DTV2102 when the host ended without a result.</exception>
+    /// <exception cref="DtvException">DTV9071 when the user cannot make the namespace,
+    /// DTV2102 when the host ended without a result.</exception>
     public static async System.Threading.Tasks.Task RunAsync(ITask task, TaskLoggingHelper log,
         CancellationToken cancellation)
     {
@@ -34,6 +35,10 @@ public static class TaskHostClient
             throw new DtvException("NamespaceStepFailed", step, Environment.UserName, "-",
                 host + " is missing from the package");
         }
+
+        // What keeps the namespace from being made is named here, with its fixes, rather
+        // than left to unshare's own message.
+        new UserNamespaceCheck().Require(HostTools.Find);
 
         // The host finds MSBuild's assemblies where this build loaded them from.
         var command = UserNamespace.Wrap(DotnetPath(), new[]

@@ -23,6 +23,34 @@ public static class UserNamespace
     /// </summary>
     public static bool IsInside => IsPartialMap(ReadMap());
 
+    /// <summary>
+    /// The id of the user who runs the build: this process's own, or, in the build's user
+    /// namespace, the id outside that the namespace's root stands for.
+    /// </summary>
+    public static long BuildingUserId => OutsideIdOfRoot(ReadMap()) ?? HostTools.UserId;
+
+    /// <summary>The id outside that a uid_map maps the namespace's root to, if any.</summary>
+    public static long? OutsideIdOfRoot(string? uidMap)
+    {
+        if (!IsPartialMap(uidMap))
+        {
+            return null;
+        }
+
+        foreach (var line in uidMap!.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var fields = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (fields is ["0", var outside, _]
+                && long.TryParse(outside, NumberStyles.None, CultureInfo.InvariantCulture,
+                    out var id))
+            {
+                return id;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Whether a uid_map's text maps less than every id onto itself.</summary>
     public static bool IsPartialMap(string? uidMap)
     {
@@ -33,7 +61,7 @@ public static class UserNamespace
 
         var lines = uidMap.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var fields = lines.Length == 1
-            ? lines[0].Split(' ', '\t', StringSplitOptions.RemoveEmptyEntries)
+            ? lines[0].Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)
             : [];
         return fields is not ["0", "0", "4294967295"];
     }

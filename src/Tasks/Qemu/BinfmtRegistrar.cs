@@ -101,7 +101,7 @@ public sealed class BinfmtRegistrar
 
         if (!HostTools.IsRoot)
         {
-            throw new DtvException("NotRoot");
+            throw new DtvException("BinfmtNeedsRoot", "binfmt_misc", Environment.UserName);
         }
 
         throw new DtvException("BinfmtMountFailed", MountPoint, result.ExitCode, result.Tail);
@@ -225,7 +225,7 @@ public sealed class BinfmtRegistrar
         }
         catch (UnauthorizedAccessException) when (!HostTools.IsRoot)
         {
-            throw new DtvException("NotRoot");
+            throw new DtvException("BinfmtNeedsRoot", name, Environment.UserName);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -4,14 +4,15 @@ using DockerToVms.EndToEndTests.Infrastructure;
 namespace DockerToVms.EndToEndTests.Rootless;
 
 /// <summary>
-/// An ordinary user, made for the test, builds the console sample with BuildBaseImage=true
-/// through runuser, without sudo, with a home, a NuGet folder and a copy of the package feed
-/// of its own. Building the base without root is not available yet, so the build must stop
-/// before any download with the error that says so (DTV2101) while the user has subordinate
-/// ids, and with the one that names the missing ranges and the usermod commands (DTV9071)
-/// once they are taken away; either way nothing may be left behind that belongs to the user
-/// or its ids outside its home, and nothing in its home may belong to root. The user and its
-/// files are removed at the end.
+/// An ordinary user, made for the test with a home, a NuGet folder and a copy of the package
+/// feed of its own, publishes a console app with BuildBaseImage=true through runuser, without
+/// sudo: from an empty cache of its own, so the bootstrap, the chroot step, the trim, the
+/// app-level base and the import all run in its user namespace. The image runs, and every
+/// file in it has the owner the same project's image built by root has, none the user's uid or
+/// one of its subordinate ids. Nothing may be left outside the user's home that belongs to the
+/// user or its ids, and nothing in its home may belong to root. Without subordinate ids the
+/// build stops before any download with the error that names them and the usermod commands.
+/// The user, its files and the images are removed at the end.
 /// </summary>
 [TestClass]
 public sealed class RootlessPublishTests
@@ -23,7 +24,7 @@ public sealed class RootlessPublishTests
     private static readonly string[] s_shared = ["/tmp", "/var/tmp", "/var/cache"];
 
     // Kernel settings that switch user namespaces off for ordinary users, and the value that
-    // does; a machine like that cannot show the error this test is about.
+    // does; a machine like that cannot build without root.
     private static readonly (string Setting, string Blocking)[] s_kernelSwitches =
     [
         ("/proc/sys/kernel/unprivileged_userns_clone", "0"),
@@ -32,13 +33,89 @@ public sealed class RootlessPublishTests
     ];
 
     [TestMethod]
-    [Timeout(900_000, CooperativeCancellation = true)]
-    public async Task An_ordinary_user_is_told_what_building_the_base_without_root_needs()
+    [Timeout(1_500_000, CooperativeCancellation = true)]
+    public async Task An_ordinary_user_publishes_an_image_owned_as_a_root_build_owns_it()
+    {
+        RequireMachine();
+        var socketGroup = await DockerSocketGroupAsync();
+        await using var user = await TestUser.CreateAsync("dtvrp");
+        var project = await WriteProjectAsync(user.Home, await LocalFeed.GetAsync());
+        var repository = Path.GetFileName(project).ToLowerInvariant();
+        await Shell.CheckAsync("/", "chown", "-R", $"{user.Name}:{user.Name}", user.Home);
+        await Shell.CheckAsync("/", "usermod", "--append", "--groups", socketGroup, user.Name);
+        var first = await GiveRangesAsync(user.Name);
+        var rootCopy = Directory.CreateTempSubdirectory("dtv-e2e-rootcopy-").FullName;
+        try
+        {
+            var published = await BuildAsUserAsync(user, project, "publish");
+
+            Assert.AreEqual(0, published.ExitCode, published.Tail);
+            StringAssert.Contains(published.Output, "mmdebstrap --mode=root", published.Tail);
+            StringAssert.Contains(await Shell.CheckAsync("/", "docker", "run", "--rm", "--pull",
+                "never", "--network", "none", repository), "Hello without root");
+
+            // The same project built by root, from the test run's shared cache.
+            await Shell.CheckAsync("/", "cp", "-r", Path.GetDirectoryName(project)!, rootCopy);
+            var copy = Path.Combine(rootCopy, "src", Path.GetFileName(project));
+            await Shell.CheckAsync("/", "rm", "-rf", Path.Combine(copy, "bin"),
+                Path.Combine(copy, "obj"));
+            var byRoot = await Shell.RunAsync(copy, "dotnet", "publish", "-r", "linux-x64",
+                "-p:BuildBaseImage=true", $"-p:ContainerRepository={repository}-root",
+                $"-p:BaseImageCacheDirectory={LocalFeed.CacheDirectory}");
+            Assert.AreEqual(0, byRoot.ExitCode, byRoot.Tail);
+
+            var rootless = await OwnersAsync(repository);
+            var rooted = await OwnersAsync(repository + "-root");
+            CollectionAssert.AreEquivalent(rooted.Keys.ToList(), rootless.Keys.ToList(),
+                "the same files as root's image");
+            var differing = rooted.Where(p => rootless[p.Key] != p.Value)
+                .Select(p => $"{p.Key}: {rootless[p.Key]}, root's {p.Value}").ToList();
+            Assert.IsEmpty(differing, string.Join('\n', differing));
+            var ids = rootless.Values.SelectMany(o => o.Split(':')).Select(long.Parse)
+                .Distinct().ToList();
+            CollectionAssert.DoesNotContain(ids, user.Uid, "no file belongs to the user");
+            Assert.IsFalse(ids.Any(i => i >= first && i < first + 65536),
+                "no file belongs to a subordinate id: " + string.Join(' ', ids));
+
+            await AssertNothingLeftBehindAsync(user, first);
+        }
+        finally
+        {
+            await UserProject.RemoveImagesAsync(repository);
+            Directory.Delete(rootCopy, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    [Timeout(600_000, CooperativeCancellation = true)]
+    public async Task An_ordinary_user_without_subordinate_ids_is_told_how_to_get_them()
+    {
+        RequireMachine();
+        await using var user = await TestUser.CreateAsync("dtvrn");
+        var project = await WriteProjectAsync(user.Home, await LocalFeed.GetAsync());
+        await Shell.CheckAsync("/", "chown", "-R", $"{user.Name}:{user.Name}", user.Home);
+        await Shell.CheckAsync("/", "usermod", "--del-subuids", "1-4294967294",
+            "--del-subgids", "1-4294967294", user.Name);
+
+        var result = await BuildAsUserAsync(user, project, "build");
+
+        CollectionAssert.AreEqual(new[] { "DTV9071" }, result.ErrorCodes.ToArray(),
+            result.Tail);
+        StringAssert.Contains(result.Output, $"usermod --add-subuids 100000-165535 {user.Name}",
+            result.Tail);
+        StringAssert.Contains(result.Output, "usermod --add-subgids", result.Tail);
+        Assert.IsFalse(result.Output.Contains("mmdebstrap --mode", StringComparison.Ordinal),
+            "nothing is bootstrapped\n" + result.Tail);
+        await AssertNothingLeftBehindAsync(user, first: -1);
+    }
+
+    private static void RequireMachine()
     {
         if (Environment.UserName != "root" || !File.Exists("/usr/sbin/useradd")
-            || !File.Exists("/usr/sbin/runuser") || !File.Exists("/usr/bin/newuidmap"))
+            || !File.Exists("/usr/sbin/runuser") || !File.Exists("/usr/bin/newuidmap")
+            || !File.Exists("/usr/bin/mmdebstrap"))
         {
-            Assert.Inconclusive("Needs root, useradd, runuser and uidmap.");
+            Assert.Inconclusive("Needs root, useradd, runuser, uidmap and mmdebstrap.");
         }
 
         foreach (var (setting, blocking) in s_kernelSwitches)
@@ -49,43 +126,41 @@ public sealed class RootlessPublishTests
                     + $"({setting} is {blocking}).");
             }
         }
+    }
 
-        var feed = await LocalFeed.GetAsync();
-        var user = "dtvrp" + Guid.NewGuid().ToString("N")[..8];
-        var home = Directory.CreateTempSubdirectory("dtv-e2e-rootless-").FullName;
-        await Shell.CheckAsync("/", "useradd", "--no-create-home", "--home-dir", home,
-            "--shell", "/bin/sh", user);
+    // The user reaches the daemon as users do without root: through the socket's group.
+    private static async Task<string> DockerSocketGroupAsync()
+    {
+        const string socket = "/var/run/docker.sock";
+        var group = File.Exists(socket)
+            ? (await Shell.CheckAsync("/", "stat", "-c", "%G %a", socket)).Trim().Split(' ')
+            : [];
+        if (group is not [var name, var mode] || name == "root" || mode[1] < '6')
+        {
+            Assert.Inconclusive($"{socket} is not open to a group an ordinary user can join.");
+        }
+
+        return group[0];
+    }
+
+    // Every path in the image with its numeric owner and group.
+    private static async Task<Dictionary<string, string>> OwnersAsync(string image)
+    {
+        var container = (await Shell.CheckAsync("/", "docker", "create", "--pull", "never",
+            image)).Trim();
         try
         {
-            var project = await WriteProjectAsync(home, feed);
-            await Shell.CheckAsync("/", "chown", "-R", $"{user}:{user}", home);
-            await GiveRangesAsync(user);
-
-            var withRanges = await BuildAsUserAsync(user, home, project);
-
-            CollectionAssert.AreEqual(new[] { "DTV2101" }, withRanges.ErrorCodes.ToArray(),
-                withRanges.Tail);
-            Assert.IsFalse(withRanges.Output.Contains("mmdebstrap --mode",
-                StringComparison.Ordinal), "nothing is bootstrapped\n" + withRanges.Tail);
-
-            await Shell.CheckAsync("/", "usermod", "--del-subuids", "1-4294967294",
-                "--del-subgids", "1-4294967294", user);
-            var withoutRanges = await BuildAsUserAsync(user, home, project);
-
-            CollectionAssert.AreEqual(new[] { "DTV9071" }, withoutRanges.ErrorCodes.ToArray(),
-                withoutRanges.Tail);
-            StringAssert.Contains(withoutRanges.Output,
-                $"usermod --add-subuids 100000-165535 {user}", withoutRanges.Tail);
-            StringAssert.Contains(withoutRanges.Output, "usermod --add-subgids",
-                withoutRanges.Tail);
-
-            await AssertNothingLeftBehindAsync(user, home);
+            var listing = await Shell.CheckAsync("/", "sh", "-c",
+                $"docker export {container} | tar -tv --numeric-owner");
+            return listing.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
+                .Where(f => f.Length == 6)
+                .ToDictionary(f => f[5].Split(" -> ")[0].Split(" link to ")[0],
+                    f => f[1].Replace('/', ':'), StringComparer.Ordinal);
         }
         finally
         {
-            // userdel also removes the user's lines from /etc/subuid and /etc/subgid.
-            await Shell.RunAsync("/", "userdel", user);
-            Directory.Delete(home, recursive: true);
+            await Shell.RunAsync("/", "docker", "rm", "-f", container);
         }
     }
 
@@ -121,8 +196,8 @@ public sealed class RootlessPublishTests
     }
 
     // useradd may have given the user ranges already (login.defs); the test gives its own,
-    // above every range the machine has given out.
-    private static async Task GiveRangesAsync(string user)
+    // above every range the machine has given out, and returns the first id.
+    private static async Task<long> GiveRangesAsync(string user)
     {
         await Shell.CheckAsync("/", "usermod", "--del-subuids", "1-4294967294",
             "--del-subgids", "1-4294967294", user);
@@ -137,42 +212,82 @@ public sealed class RootlessPublishTests
         var range = $"{start}-{start + 65535}";
         await Shell.CheckAsync("/", "usermod", "--add-subuids", range, "--add-subgids", range,
             user);
+        return start;
     }
 
     // A clean environment, as a login would give: the user's own home, temporary, .NET and
     // NuGet folders (NuGet and MSBuild put their scratch files in TMPDIR, which would otherwise
     // be /tmp); no build server or node outlives the build, so the user can be removed.
-    private static Task<CommandResult> BuildAsUserAsync(string user, string home,
-        string project) =>
+    private static Task<CommandResult> BuildAsUserAsync(TestUser user, string project,
+        string verb) =>
         Shell.RunAsync(project, "runuser",
         [
-            "-u", user, "--", "env", "-i", "HOME=" + home, "USER=" + user,
-            "TMPDIR=" + Path.Combine(home, "tmp"),
+            "-u", user.Name, "--", "env", "-i", "HOME=" + user.Home, "USER=" + user.Name,
+            "TMPDIR=" + Path.Combine(user.Home, "tmp"),
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "DOTNET_CLI_HOME=" + home, "NUGET_PACKAGES=" + Path.Combine(home, "nuget"),
+            "DOTNET_CLI_HOME=" + user.Home, "NUGET_PACKAGES=" + Path.Combine(user.Home, "nuget"),
             "DOTNET_NOLOGO=1", "DOTNET_CLI_TELEMETRY_OPTOUT=1", "MSBUILDDISABLENODEREUSE=1",
-            "DOTNET_CLI_USE_MSBUILD_SERVER=0", "dotnet", "build", "-r", "linux-x64",
+            "DOTNET_CLI_USE_MSBUILD_SERVER=0", "dotnet", verb, "-r", "linux-x64",
             "-p:BuildBaseImage=true", "-p:UseSharedCompilation=false", "-nodeReuse:false",
         ]);
 
     // The build runs as the user, so it cannot write as root at all; what could go wrong is
-    // a file of the user outside its home (a cache or staging folder in a shared place), or
-    // a file of root in its home (a step run through a setuid helper). Both are looked for.
-    // Files of its subordinate ids could only come from a bootstrap, which never starts here.
-    private static async Task AssertNothingLeftBehindAsync(string user, string home)
+    // a file of the user or of its subordinate ids outside its home (a cache, staging or
+    // temporary folder in a shared place), or a file of root in its home (a step run through
+    // a setuid helper). All are looked for; a negative first id means the user has none.
+    private static async Task AssertNothingLeftBehindAsync(TestUser user, long first)
     {
         var outside = await Shell.RunAsync("/", "find",
         [
             // Other processes' temporary files come and go while find walks the folders.
-            .. s_shared, "-ignore_readdir_race", "-xdev", "-path", home, "-prune", "-o",
-            "-user", user, "-print",
+            .. s_shared, "-ignore_readdir_race", "-xdev", "-path", user.Home, "-prune", "-o",
+            "-printf", "%U %G %p\n",
         ]);
-        Assert.AreEqual(string.Empty, outside.Output.Trim(),
-            "the user's files outside its home");
+        var theirs = outside.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ', 3))
+            .Where(f => f.Length == 3 && f.Take(2).Select(long.Parse).Any(id =>
+                id == user.Uid || (first >= 0 && id >= first && id < first + 65536)))
+            .Select(f => string.Join(' ', f)).ToList();
+        Assert.IsEmpty(theirs, "the user's files outside its home:\n" + string.Join('\n', theirs));
 
         var rootOwned = await Shell.RunAsync("/", "find",
-            [home, "-ignore_readdir_race", "-user", "root", "-print"]);
+            [user.Home, "-ignore_readdir_race", "-user", "root", "-print"]);
         Assert.AreEqual(string.Empty, rootOwned.Output.Trim(),
             "root's files in the user's home");
+    }
+
+    // An ordinary user with a home in a temporary folder; removing it also removes its lines
+    // in /etc/subuid and /etc/subgid, and root can delete the files of its subordinate ids.
+    private sealed class TestUser : IAsyncDisposable
+    {
+        private TestUser(string name, string home, long uid)
+        {
+            Name = name;
+            Home = home;
+            Uid = uid;
+        }
+
+        public string Name { get; }
+
+        public string Home { get; }
+
+        public long Uid { get; }
+
+        public static async Task<TestUser> CreateAsync(string prefix)
+        {
+            var name = prefix + Guid.NewGuid().ToString("N")[..8];
+            var home = Directory.CreateTempSubdirectory("dtv-e2e-rootless-").FullName;
+            await Shell.CheckAsync("/", "useradd", "--no-create-home", "--home-dir", home,
+                "--shell", "/bin/sh", name);
+            var uid = long.Parse((await Shell.CheckAsync("/", "id", "-u", name)).Trim(),
+                CultureInfo.InvariantCulture);
+            return new TestUser(name, home, uid);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Shell.RunAsync("/", "userdel", Name);
+            await Shell.RunAsync("/", "rm", "-rf", "--one-file-system", Home);
+        }
     }
 }

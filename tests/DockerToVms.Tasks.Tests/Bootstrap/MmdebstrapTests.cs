@@ -108,9 +108,9 @@ public sealed class MmdebstrapTests : IDisposable
     }
 
     [TestMethod]
-    public void As_root_mmdebstrap_runs_in_private_namespaces_with_a_clean_environment()
+    public void Mmdebstrap_runs_in_root_mode_in_private_namespaces_with_a_clean_environment()
     {
-        var command = MmdebstrapCommand.Create(Options(), rootless: false);
+        var command = MmdebstrapCommand.Create(Options());
 
         Assert.AreEqual("unshare", command.Program);
         Expect.Sequence(command.Arguments.Take(11), "--mount", "--pid", "--propagation",
@@ -121,17 +121,6 @@ public sealed class MmdebstrapTests : IDisposable
     }
 
     [TestMethod]
-    public void An_ordinary_user_runs_mmdebstrap_in_unshare_mode_without_the_unshare_wrapper()
-    {
-        var command = MmdebstrapCommand.Create(Options(), rootless: true);
-
-        Assert.AreEqual("env", command.Program);
-        Assert.AreEqual("-i", command.Arguments[0]);
-        CollectionAssert.Contains(command.Arguments.ToList(), "--mode=unshare");
-        CollectionAssert.DoesNotContain(command.Arguments.ToList(), "--mount");
-    }
-
-    [TestMethod]
     public void The_recipe_becomes_the_same_minbase_bootstrap_as_with_debootstrap()
     {
         var arguments = MmdebstrapCommand.CreateArguments(Options() with
@@ -139,7 +128,7 @@ public sealed class MmdebstrapTests : IDisposable
             Components = ["main", "contrib"],
             Include = ["ca-certificates"],
             Keyring = "/usr/share/keyrings/debian-archive-keyring.gpg",
-        }, rootless: false);
+        });
 
         Expect.Sequence(arguments.Take(4), "--mode=root", "--format=directory",
             "--variant=minbase", "--architectures=amd64");
@@ -160,9 +149,8 @@ public sealed class MmdebstrapTests : IDisposable
     [TestMethod]
     public void A_suite_older_than_trixie_gets_debootstrap_merged_usr_links()
     {
-        var bookworm = MmdebstrapCommand.CreateArguments(Options() with { Suite = "bookworm" },
-            rootless: false);
-        var trixie = MmdebstrapCommand.CreateArguments(Options(), rootless: false);
+        var bookworm = MmdebstrapCommand.CreateArguments(Options() with { Suite = "bookworm" });
+        var trixie = MmdebstrapCommand.CreateArguments(Options());
 
         CollectionAssert.Contains(bookworm.ToList(),
             "--hook-dir=" + MmdebstrapCommand.MergedUsrHooks);
@@ -173,9 +161,8 @@ public sealed class MmdebstrapTests : IDisposable
     [TestMethod]
     public void An_unsigned_mirror_is_allowed_only_when_asked_for()
     {
-        var strict = MmdebstrapCommand.CreateArguments(Options(), rootless: false);
-        var unsigned = MmdebstrapCommand.CreateArguments(Options() with { AllowUnsigned = true },
-            rootless: false);
+        var strict = MmdebstrapCommand.CreateArguments(Options());
+        var unsigned = MmdebstrapCommand.CreateArguments(Options() with { AllowUnsigned = true });
 
         Assert.IsFalse(strict.Any(a => a.Contains("AllowInsecure", StringComparison.Ordinal)));
         Assert.IsTrue(unsigned.Any(a => a.Contains("AllowInsecureRepositories \"true\"",
@@ -185,9 +172,9 @@ public sealed class MmdebstrapTests : IDisposable
     [TestMethod]
     public void An_emulated_architecture_gets_a_probe_before_any_package_script()
     {
-        var native = MmdebstrapCommand.CreateArguments(Options(), rootless: false);
+        var native = MmdebstrapCommand.CreateArguments(Options());
         var arm = MmdebstrapCommand.CreateArguments(Options() with { Architecture = "arm64" },
-            rootless: false, emulated: true);
+            emulated: true);
 
         Assert.IsFalse(native.Any(a => a.StartsWith("--extract-hook", StringComparison.Ordinal)));
         var hook = arm.Single(a => a.StartsWith("--extract-hook=", StringComparison.Ordinal));
@@ -209,7 +196,7 @@ public sealed class MmdebstrapTests : IDisposable
             Architecture = architecture,
             HostArchitecture = "amd64",
             Bootstrapper = "mmdebstrap",
-            RunsAsRoot = true,
+            InUserNamespace = false,
             Runner = runner,
             Probe = new MirrorProbe(_handler),
             Delay = (_, _) => Task.CompletedTask,
@@ -327,28 +314,34 @@ public sealed class MmdebstrapTests : IDisposable
     }
 
     [TestMethod]
-    public void A_build_without_root_bootstraps_in_unshare_mode_once_without_emptying_retries()
+    public void In_a_user_namespace_auto_takes_mmdebstrap_in_root_mode_and_retries_downloads()
     {
         var runner = new FakeToolRunner(_ => new ToolResult(1,
             ["E: Failed to fetch http://deb.debian.org/debian/x.deb  503  Service Unavailable"]));
         var (task, engine) = Create(runner);
-        task.RunsAsRoot = false;
+        task.InUserNamespace = true;
         task.Bootstrapper = "auto";
-        task.Namespaces = new UserNamespaceCheck
-        {
-            UserName = "builder",
-            UserId = 1000,
-            ReadText = path => path.StartsWith("/etc/sub", StringComparison.Ordinal)
-                ? "builder:100000:65536\n"
-                : null,
-            CanSetIds = _ => true,
-        };
+        task.ExcludePackages = [];
 
         Assert.IsFalse(task.Execute());
 
         Expect.Codes(engine, "DTV1023");
-        Assert.HasCount(1, runner.Commands);
-        Assert.AreEqual("env", runner.Commands[0].Program);
-        CollectionAssert.Contains(runner.Commands[0].Arguments.ToList(), "--mode=unshare");
+        Assert.HasCount(task.Attempts, runner.Commands);
+        Assert.IsTrue(runner.Commands.All(c => c.Program == "unshare"
+            && c.Arguments.Contains("--mode=root")));
+    }
+
+    [TestMethod]
+    public void In_a_user_namespace_debootstrap_is_refused_before_any_download()
+    {
+        var runner = new FakeToolRunner(_ => new ToolResult(0, []));
+        var (task, engine) = Create(runner);
+        task.InUserNamespace = true;
+        task.Bootstrapper = "debootstrap";
+
+        Assert.IsFalse(task.Execute());
+
+        Expect.Codes(engine, "DTV1104");
+        Assert.IsEmpty(runner.Commands);
     }
 }

@@ -13,12 +13,13 @@ public sealed class UserNamespaceCheckTests
     private const string Ranges = "builder:100000:65536\n";
 
     private static UserNamespaceCheck Machine(Dictionary<string, string> files,
-        bool setuid = true) => new()
+        bool setuid = true, Func<string, bool>? unshareMapsIds = null) => new()
         {
             UserName = "builder",
             UserId = 1000,
             ReadText = path => files.TryGetValue(path, out var text) ? text : null,
             CanSetIds = _ => setuid,
+            UnshareMapsIds = unshareMapsIds ?? (_ => true),
         };
 
     private static Dictionary<string, string> Usable() => new()
@@ -70,6 +71,17 @@ public sealed class UserNamespaceCheckTests
     }
 
     [TestMethod]
+    public void Only_the_first_range_of_the_user_counts()
+    {
+        var files = Usable();
+        files["/etc/subuid"] = "builder:100000:1000\nbuilder:200000:65536\n";
+
+        var problem = Machine(files).FindProblems(Everything).Single();
+
+        StringAssert.StartsWith(problem.Fix, "usermod --add-subuids");
+    }
+
+    [TestMethod]
     public void Switched_off_user_namespaces_are_told_the_sysctl_command()
     {
         var files = Usable();
@@ -102,6 +114,23 @@ public sealed class UserNamespaceCheckTests
         var problems = Machine(Usable()).FindProblems(p => p == "newgidmap" ? null : "/x/" + p);
 
         Assert.AreEqual("apt-get install uidmap", problems.Single().Fix);
+    }
+
+    [TestMethod]
+    public void An_unshare_without_map_auto_is_told_to_install_a_newer_util_linux()
+    {
+        var asked = new List<string>();
+        var check = Machine(Usable(), unshareMapsIds: unshare =>
+        {
+            asked.Add(unshare);
+            return false;
+        });
+
+        var problem = check.FindProblems(Everything).Single();
+
+        Expect.Sequence(asked, "/usr/bin/unshare");
+        Assert.AreEqual("apt-get install util-linux (2.38 or later)", problem.Fix);
+        StringAssert.Contains(problem.Problem, "/usr/bin/unshare");
     }
 
     [TestMethod]
@@ -153,14 +182,17 @@ public sealed class UserNamespaceCheckTests
         Expect.Codes(engine, "DTV9071");
     }
 
+    // The fake runner finds every tool, so the daemon, which the test's address does not
+    // reach, is the only thing left to fail.
     [TestMethod]
-    public void A_build_without_root_but_with_a_user_namespace_is_told_what_is_not_there_yet()
+    public void A_build_without_root_but_with_a_user_namespace_goes_on_to_the_daemon_check()
     {
         var (task, engine) = HostCheck(Usable());
 
         Assert.IsFalse(task.Execute());
 
-        Expect.Codes(engine, "DTV2101");
+        Expect.Codes(engine, "DTV3001");
+        Assert.AreEqual("unix:///nonexistent/docker.sock", task.ResolvedDockerHost);
     }
 
     [TestMethod]

@@ -25,7 +25,8 @@
 #                   software emulation (TCG) to the app's first line and to the power-off
 #   (j) bootstrappers: a cold base (`dotnet build -p:BuildBaseImage=true`, trim level slim)
 #                   with BaseImageBootstrapper=debootstrap and =mmdebstrap, each against the
-#                   same tool run alone on the same recipe, and against each other
+#                   same tool run alone on the same recipe, and against each other; and
+#                   mmdebstrap alone with the packages the recipe installs on top of minbase
 #   (k) without root: with BENCH_ROOTLESS_USER naming an ordinary user that has subordinate
 #                   ids and may use the Docker daemon, the same cold base built by that user,
 #                   against mmdebstrap run alone by the user the way the build runs it (root
@@ -98,6 +99,17 @@ remove_images() {
 
 dtv_at_exit remove_work
 dtv_at_exit remove_images
+
+# The packages the root filesystem in a cache has beyond a plain minbase, comma-separated.
+extra_packages() {
+  local entry
+  entry="$(find "$2/rootfs" -mindepth 2 -maxdepth 2 -name rootfs -type d | head -n 1)"
+  comm -13 <(installed_packages "$1") <(installed_packages "$entry") | paste -sd, -
+}
+
+installed_packages() {
+  dpkg-query --admindir="$1/var/lib/dpkg" -W -f '${Package}\n' | sort
+}
 
 # Runs a command with its output in $work/logs/LABEL.log; prints the elapsed seconds.
 measure() {
@@ -491,6 +503,12 @@ if [[ "$bootstrappers" -eq 1 ]]; then
       "$work/logs/$tool-base.log" | sed 's/^DockerToVms: /        /' || true)"
     printf -v "stages_$tool" '%s' "$bootstrap_stages"
   done
+  # The recipe installs packages on top of minbase; mmdebstrap alone with the same packages
+  # (those the cold base has and minbase has not) is the reference that does the same work.
+  recipe_packages="$(extra_packages "$work/mmdebstrap-alone" "$work/cache-mmdebstrap")"
+  dtv_log "(j) mmdebstrap alone with the recipe's packages: $recipe_packages"
+  alone_recipe="$(measure mmdebstrap-alone-recipe mmdebstrap --variant=minbase \
+    --include="$recipe_packages" "$suite" "$work/mmdebstrap-alone-recipe" "$mirror")"
   mapfile -t bootstrapper_images < <(docker images -q \
     --filter "reference=$repository-debootstrap-base" \
     --filter "reference=$repository-mmdebstrap-base")
@@ -520,6 +538,12 @@ if [[ -n "$rootless_user" ]]; then
   dtv_log "(k) mmdebstrap --mode=unshare alone as $rootless_user"
   rootless_unshare="$(measure rootless-unshare "${as_user[@]}" mmdebstrap --mode=unshare \
     --variant=minbase "$suite" "$rootless_dir/unshare.tar" "$mirror")"
+  if [[ -n "${recipe_packages:-}" ]]; then
+    dtv_log "(k) mmdebstrap alone as $rootless_user with the recipe's packages"
+    rootless_recipe="$(measure rootless-alone-recipe "${as_user[@]}" "${in_namespace[@]}" \
+      mmdebstrap --mode=root --variant=minbase --include="$recipe_packages" "$suite" \
+      "$rootless_dir/alone-recipe" "$mirror")"
+  fi
   dtv_log "(k) cold base as $rootless_user"
   rootless_base="$(measure rootless-base "${as_user[@]}" dotnet build \
     "$rootless_dir/samples/ConsoleApp/ConsoleApp.csproj" "${common[@]}" -v:n \
@@ -667,6 +691,12 @@ if [[ "$bootstrappers" -eq 1 ]]; then
       "$(ratio "${base[$tool]}" "${alone[$tool]}")" "of $tool alone"
     row "" "" "$(ratio "${base[$tool]}" "${alone[$other]}")" "of $other alone"
     row "" "" "$(ratio "${base[$tool]}" "${base[$other]}")" "of the cold base with $other"
+    if [[ "$tool" == mmdebstrap && -n "${alone_recipe:-}" ]]; then
+      row "  mmdebstrap alone, recipe's packages" "$alone_recipe" \
+        "$(ratio "$alone_recipe" "${alone[$tool]}")" "of mmdebstrap alone"
+      row "" "" "$(ratio "${base[$tool]}" "$alone_recipe")" \
+        "cold base of mmdebstrap alone with them"
+    fi
     stages_name="stages_$tool"
     if [[ -n "${!stages_name}" ]]; then
       printf '      stages:\n%s\n' "${!stages_name}"
@@ -682,6 +712,12 @@ if [[ -n "$rootless_user" ]]; then
   row "cold base (build, slim)" "$rootless_base" "$(ratio "$rootless_base" "$rootless_alone")" \
     "of mmdebstrap alone in the namespace"
   row "" "" "$(ratio "$rootless_base" "$rootless_unshare")" "of mmdebstrap --mode=unshare"
+  if [[ -n "${rootless_recipe:-}" ]]; then
+    row "mmdebstrap alone, recipe's packages" "$rootless_recipe" \
+      "$(ratio "$rootless_recipe" "$rootless_alone")"
+    row "" "" "$(ratio "$rootless_base" "$rootless_recipe")" \
+      "cold base of mmdebstrap alone with them"
+  fi
   if [[ -n "${base[mmdebstrap]:-}" ]]; then
     row "" "" "$(ratio "$rootless_base" "${base[mmdebstrap]}")" \
       "of root's cold base with mmdebstrap (j)"

@@ -38,7 +38,8 @@ public static class BootstrapperSelection
     /// <summary>Chooses the bootstrapper, or fails with what to install or set.</summary>
     /// <param name="setting">BaseImageBootstrapper; empty means <c>auto</c>.</param>
     /// <param name="options">The recipe; packages left out rule mmdebstrap out.</param>
-    /// <param name="rootless">Whether the build runs as an ordinary user.</param>
+    /// <param name="rootless">Whether the build runs as an ordinary user (and so the tool
+    /// runs in its user namespace).</param>
     /// <param name="find">Finds a program on PATH (<see cref="IToolRunner.Find"/>).</param>
     /// <exception cref="DtvException">DTV9070 for an unknown setting; DTV1008, DTV1101,
     /// DTV1103 or DTV1104 when the chosen tool cannot make this recipe here.</exception>

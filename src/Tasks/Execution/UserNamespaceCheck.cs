@@ -10,11 +10,11 @@ namespace DockerToVms.Tasks.Execution;
 public sealed record NamespaceProblem(string Problem, string Fix);
 
 /// <summary>
-/// Checks that an ordinary user can build a root filesystem in a user namespace, the way
-/// mmdebstrap's unshare mode does: the kernel allows unprivileged user namespaces, the user
-/// has ranges of subordinate user and group ids, and newuidmap and newgidmap, which map those
-/// ranges, are installed setuid root. Files are read through seams so tests can describe any
-/// machine.
+/// Checks that an ordinary user can build a root filesystem in the build's user namespace
+/// (<see cref="UserNamespace"/>): the kernel allows unprivileged user namespaces, the user's
+/// first ranges of subordinate user and group ids are long enough, newuidmap and newgidmap,
+/// which map them, are installed setuid root, and unshare can ask them to. Files are read
+/// through seams so tests can describe any machine.
 /// </summary>
 public sealed class UserNamespaceCheck
 {

@@ -31,10 +31,14 @@ public static class MmdebstrapCommand
     /// <param name="emulated">Whether the architecture runs only under QEMU here.</param>
     public static ToolCommand Create(DebootstrapOptions options, bool emulated = false)
     {
+        // mmdebstrap's own temporary files go beside the target, so that those of a killed
+        // bootstrap are discarded with it.
+        var scratch = Path.GetDirectoryName(Path.GetFullPath(options.TargetDirectory))!;
         var arguments = new List<string>
         {
             "--mount", "--pid", "--propagation", "private", "--fork", "--kill-child", "--",
             "env", "-i", "PATH=" + DebootstrapCommand.CleanPath, "LC_ALL=C.UTF-8",
+            "TMPDIR=" + scratch,
         };
         arguments.AddRange(DebootstrapCommand.ProxyVariables());
         arguments.Add("mmdebstrap");

@@ -23,7 +23,10 @@ public static class DockerConnection
         return string.IsNullOrWhiteSpace(fromEnvironment) ? DefaultHost : fromEnvironment;
     }
 
-    /// <summary>Connects and pings the daemon; throws DTV3001 when it does not answer.</summary>
+    /// <summary>
+    /// Connects and pings the daemon; throws DTV3001 when it does not answer, DTV3012 when
+    /// its socket is not open to this user.
+    /// </summary>
     public static async Task<DockerClient> OpenAsync(string? host, CancellationToken cancellation)
     {
         var address = Resolve(host);
@@ -45,6 +48,17 @@ public static class DockerConnection
         catch (Exception e) when (!cancellation.IsCancellationRequested && IsUnreachable(e))
         {
             client.Dispose();
+
+            // A daemon that runs but is not this user's to use is not a missing daemon: the
+            // build must not quietly fall back to an archive.
+            if (Innermost(e) is System.Net.Sockets.SocketException
+                {
+                    SocketErrorCode: System.Net.Sockets.SocketError.AccessDenied,
+                })
+            {
+                throw new DtvException("DaemonAccessDenied", address, Environment.UserName);
+            }
+
             throw new DtvException("DaemonUnreachable", address, Innermost(e).Message);
         }
     }

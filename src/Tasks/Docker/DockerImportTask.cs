@@ -106,13 +106,31 @@ public sealed class DockerImportTask : AsyncTask
         LogStageTime("import", clock.Elapsed);
     }
 
-    /// <summary>The lock file for imports under one reference, shared by every build here.</summary>
-    public static string ImportLockFile(string reference)
+    /// <summary>The lock file for imports under one reference, shared by the user's builds.</summary>
+    public static string ImportLockFile(string reference) =>
+        ImportLockFile(reference, Path.GetTempPath());
+
+    /// <summary>The lock file for imports under one reference, in a temporary folder.</summary>
+    /// <exception cref="DtvException">DTV3013 when the lock folder is not this user's.</exception>
+    internal static string ImportLockFile(string reference, string temporaryFolder)
     {
         // An ordinary user cannot create files in a folder root made, so each user has one.
         var owner = UserNamespace.BuildingUserId;
-        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(),
-            owner == 0 ? "dockertovms-locks" : $"dockertovms-locks-{owner}")).FullName;
+        var folder = Path.Combine(temporaryFolder,
+            owner == 0 ? "dockertovms-locks" : $"dockertovms-locks-{owner}");
+        Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite
+            | UnixFileMode.UserExecute);
+
+        // The temporary folder is shared: a folder of that name that someone else made, or
+        // that others may write to, could hold links that turn the lock's files into theirs.
+        var status = FileStatus.Read(folder);
+        if ((status.Mode & 0xF000) != 0x4000 || status.Uid != HostTools.UserId
+            || (status.Mode & 0b000_010_010) != 0)
+        {
+            throw new DtvException("LockFolderUnsafe", folder, status.Uid,
+                Convert.ToString(status.Mode & 0xFFF, 8));
+        }
+
         var name = string.Concat(reference.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_'));
         return Path.Combine(folder, "import-" + name + ".lock");
     }

@@ -45,7 +45,24 @@ public static class TaskHostServer
         };
         watcher.Start();
 
-        var succeeded = task.Execute();
+        bool succeeded;
+        try
+        {
+            succeeded = task.Execute();
+        }
+        catch (Exception e)
+        {
+            // MSBuild would report a task's unexpected exception with its stack; the host
+            // does the same through the build's log rather than dying with it.
+            var log = new Microsoft.Build.Utilities.TaskLoggingHelper(engine,
+                task.GetType().Name)
+            {
+                TaskResources = Messages.Resources,
+            };
+            log.LogErrorWithCodeFromResources("NamespaceStepCrashed", task.GetType().Name, e);
+            succeeded = false;
+        }
+
         engine.Write(TaskHostProtocol.WriteOutputs(task));
         return succeeded ? 0 : 1;
     }

@@ -21,6 +21,8 @@ public sealed class UserNamespaceCheck
     /// <summary>The ids a root filesystem needs: every id a Debian package may use.</summary>
     public const int RequiredIds = 65536;
 
+    private static readonly string[] s_rangeFiles = ["/etc/subuid", "/etc/subgid"];
+
     /// <summary>Reads a whole file, or returns null when it does not exist.</summary>
     public Func<string, string?> ReadText { get; init; } = ReadFile;
 
@@ -60,16 +62,28 @@ public sealed class UserNamespaceCheck
                 "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"));
         }
 
+        var free = FreeRange();
         foreach (var (file, kind, option) in new[]
         {
-            ("/etc/subuid", "user", "--add-subuids"), ("/etc/subgid", "group", "--add-subgids"),
+            ("/etc/subuid", "user", "subuids"), ("/etc/subgid", "group", "subgids"),
         })
         {
-            if (!HasRange(file))
+            var ranges = Ranges(file);
+            var add = $"usermod --add-{option} {free} {UserName} (a range no other user has)";
+            if (ranges.Count == 0)
             {
                 problems.Add(new($"'{UserName}' has no range of {RequiredIds} subordinate {kind} "
-                    + $"ids in {file}",
-                    $"usermod {option} 100000-165535 {UserName} (a range no other user has)"));
+                    + $"ids in {file}", add));
+            }
+            else if (ranges[0].Count < RequiredIds)
+            {
+                // The build maps the first range only, so a short one has to go.
+                var (start, count) = ranges[0];
+                var remove = $"usermod --del-{option} {start}-{start + count - 1} {UserName}";
+                problems.Add(new($"the first range of subordinate {kind} ids of '{UserName}' in "
+                    + $"{file} holds {count} ids, fewer than {RequiredIds}, and the build maps "
+                    + "the first range only",
+                    ranges.Skip(1).Any(r => r.Count >= RequiredIds) ? remove : $"{remove}; {add}"));
             }
         }
 
@@ -112,18 +126,28 @@ public sealed class UserNamespaceCheck
 
     private string? Setting(string path) => ReadText(path)?.Trim();
 
-    // A line is NAME_OR_UID:FIRST:COUNT. The build maps the user's first range only, so that
-    // one must be long enough; several short ranges do not make one long one.
-    private bool HasRange(string file)
+    // A line is NAME_OR_UID:FIRST:COUNT; the user's lines in the file's order.
+    private List<(long Start, long Count)> Ranges(string file)
     {
-        var text = ReadText(file) ?? string.Empty;
         var uid = UserId.ToString(CultureInfo.InvariantCulture);
-        var first = text.Split('\n').Select(l => l.Trim().Split(':'))
-            .FirstOrDefault(f => f.Length == 3 && (f[0] == UserName || f[0] == uid));
-        return first is not null
-            && long.TryParse(first[2], NumberStyles.None, CultureInfo.InvariantCulture,
-                out var count)
-            && count >= RequiredIds;
+        return [.. Lines(file).Where(l => l.Owner == UserName || l.Owner == uid)
+            .Select(l => (l.Start, l.Count))];
+    }
+
+    private IEnumerable<(string Owner, long Start, long Count)> Lines(string file) =>
+        (ReadText(file) ?? string.Empty).Split('\n').Select(l => l.Trim().Split(':'))
+            .Where(f => f.Length == 3
+                && long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out _)
+                && long.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            .Select(f => (f[0], long.Parse(f[1], CultureInfo.InvariantCulture),
+                long.Parse(f[2], CultureInfo.InvariantCulture)));
+
+    // Above every range either file gives out, from 100000 as useradd starts.
+    private string FreeRange()
+    {
+        var start = s_rangeFiles.SelectMany(Lines)
+            .Select(l => l.Start + l.Count).Append(100_000).Max();
+        return $"{start}-{start + RequiredIds - 1}";
     }
 
     private static bool HasMapAuto(string unshare)

@@ -284,9 +284,19 @@ public sealed class RootfsUnpacker
 
     private void SetOwner(string path, TarEntry entry)
     {
-        if (_asRoot)
+        if (!_asRoot)
+        {
+            return;
+        }
+
+        try
         {
             NativeMethods.SetOwner(path, entry.Uid, entry.Gid);
+        }
+        catch (IOException) when (entry.Uid > ushort.MaxValue || entry.Gid > ushort.MaxValue)
+        {
+            // Only a user namespace lacks ids; it maps 65536 of them.
+            throw new DtvException("IdOutsideNamespace", entry.Name, entry.Uid, entry.Gid);
         }
     }
 }

@@ -101,7 +101,7 @@ public sealed class BinfmtRegistrar
 
         if (!HostTools.IsRoot)
         {
-            throw new DtvException("BinfmtNeedsRoot", "binfmt_misc", Environment.UserName);
+            throw new DtvException("BinfmtMountNeedsRoot", MountPoint, Environment.UserName);
         }
 
         throw new DtvException("BinfmtMountFailed", MountPoint, result.ExitCode, result.Tail);

@@ -148,7 +148,14 @@ public sealed record BaseRecipe
 
     private static string HashFile(string path)
     {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new DtvException("FileToCopyUnreadable", path, Environment.UserName);
+        }
     }
 }

@@ -117,6 +117,8 @@ public sealed class MmdebstrapTests : IDisposable
             "private", "--fork", "--kill-child", "--", "env", "-i",
             "PATH=" + DebootstrapCommand.CleanPath, "LC_ALL=C.UTF-8");
         CollectionAssert.Contains(command.Arguments.ToList(), "--mode=root");
+        CollectionAssert.Contains(command.Arguments.ToList(), "TMPDIR=/var/tmp",
+            "a killed bootstrap's temporary files go with its target");
         Assert.AreEqual(TimeSpan.Zero, command.GracePeriod);
     }
 

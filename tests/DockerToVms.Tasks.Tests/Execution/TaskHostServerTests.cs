@@ -60,6 +60,17 @@ public sealed class TaskHostServerTests : IDisposable
         Assert.IsFalse(File.Exists(_folder.Combine("var/log/dpkg.log")));
     }
 
+    [TestMethod]
+    public void A_step_that_throws_in_the_host_is_an_error_with_its_exception_not_a_crash()
+    {
+        var (exitCode, replayed, outputs) = Serve(new ThrowingTask());
+
+        Assert.AreEqual(1, exitCode);
+        Expect.Codes(replayed, "DTV2103");
+        StringAssert.Contains(replayed.Errors[0].Message, "the disk went away");
+        Assert.IsNotNull(outputs, "the outputs line still ends the host's report");
+    }
+
     // As an ordinary user a task hands itself to a host of its own; the host these tests play
     // runs as the namespace's root, so only root runs the task here as the host would.
     private static void RequireRoot()
@@ -114,5 +125,15 @@ public sealed class TaskHostServerTests : IDisposable
             _closed.Set();
             base.Dispose(disposing);
         }
+    }
+
+    // A task that fails the way no task of the library should: with an exception.
+    public sealed class ThrowingTask : ITask
+    {
+        public IBuildEngine? BuildEngine { get; set; }
+
+        public ITaskHost? HostObject { get; set; }
+
+        public bool Execute() => throw new InvalidOperationException("the disk went away");
     }
 }

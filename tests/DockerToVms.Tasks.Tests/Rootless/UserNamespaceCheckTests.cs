@@ -48,15 +48,15 @@ public sealed class UserNamespaceCheckTests
     }
 
     [TestMethod]
-    public void A_user_without_a_subuid_range_is_told_the_usermod_command()
+    public void A_user_without_a_subuid_range_is_told_to_add_a_range_no_one_has()
     {
         var files = Usable();
-        files["/etc/subuid"] = "other:100000:65536\n";
+        files["/etc/subuid"] = "other:100000:65536\nthird:300000:65536\n";
 
         var problem = Machine(files).FindProblems(Everything).Single();
 
         StringAssert.Contains(problem.Problem, "/etc/subuid");
-        StringAssert.StartsWith(problem.Fix, "usermod --add-subuids 100000-165535 builder");
+        StringAssert.StartsWith(problem.Fix, "usermod --add-subuids 365536-431071 builder");
     }
 
     [TestMethod]
@@ -67,7 +67,9 @@ public sealed class UserNamespaceCheckTests
 
         var problem = Machine(files).FindProblems(Everything).Single();
 
-        StringAssert.StartsWith(problem.Fix, "usermod --add-subgids");
+        Assert.AreEqual("usermod --del-subgids 100000-100999 builder; "
+            + "usermod --add-subgids 165536-231071 builder (a range no other user has)",
+            problem.Fix);
     }
 
     [TestMethod]
@@ -78,7 +80,9 @@ public sealed class UserNamespaceCheckTests
 
         var problem = Machine(files).FindProblems(Everything).Single();
 
-        StringAssert.StartsWith(problem.Fix, "usermod --add-subuids");
+        StringAssert.Contains(problem.Problem, "first range");
+        Assert.AreEqual("usermod --del-subuids 100000-100999 builder", problem.Fix,
+            "the long range is already there; the short one is in its way");
     }
 
     [TestMethod]

@@ -532,6 +532,10 @@ if [[ -n "$rootless_user" ]]; then
     DOTNET_CLI_HOME="$rootless_dir/home" DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
     MSBUILDDISABLENODEREUSE=1)
   in_namespace=(unshare --user --map-auto --map-root-user --mount --pid --fork --kill-child)
+  rootless_project="$rootless_dir/samples/ConsoleApp/ConsoleApp.csproj"
+  dtv_log "(k) restoring and building the sample as $rootless_user (not timed)"
+  "${as_user[@]}" dotnet build "$rootless_project" "${common[@]}" \
+    >"$work/logs/rootless-prepare.log" 2>&1
   dtv_log "(k) mmdebstrap alone as $rootless_user, root mode in the user's namespace"
   rootless_alone="$(measure rootless-alone "${as_user[@]}" "${in_namespace[@]}" \
     mmdebstrap --mode=root --variant=minbase "$suite" "$rootless_dir/alone" "$mirror")"
@@ -546,7 +550,7 @@ if [[ -n "$rootless_user" ]]; then
   fi
   dtv_log "(k) cold base as $rootless_user"
   rootless_base="$(measure rootless-base "${as_user[@]}" dotnet build \
-    "$rootless_dir/samples/ConsoleApp/ConsoleApp.csproj" "${common[@]}" -v:n \
+    "$rootless_project" "${common[@]}" -v:n \
     -p:BuildBaseImage=true -p:BaseImageTrim=slim -p:BaseImageCacheDirectory="$rootless_dir/cache" \
     -p:BaseImageSuite="$suite" -p:BaseImageMirror="$mirror" \
     -p:ContainerRepository="$repository-rootless")"
@@ -695,7 +699,7 @@ if [[ "$bootstrappers" -eq 1 ]]; then
       row "  mmdebstrap alone, recipe's packages" "$alone_recipe" \
         "$(ratio "$alone_recipe" "${alone[$tool]}")" "of mmdebstrap alone"
       row "" "" "$(ratio "${base[$tool]}" "$alone_recipe")" \
-        "cold base of mmdebstrap alone with them"
+        "cold base, of mmdebstrap alone with them"
     fi
     stages_name="stages_$tool"
     if [[ -n "${!stages_name}" ]]; then
@@ -716,7 +720,7 @@ if [[ -n "$rootless_user" ]]; then
     row "mmdebstrap alone, recipe's packages" "$rootless_recipe" \
       "$(ratio "$rootless_recipe" "$rootless_alone")"
     row "" "" "$(ratio "$rootless_base" "$rootless_recipe")" \
-      "cold base of mmdebstrap alone with them"
+      "cold base, of mmdebstrap alone with them"
   fi
   if [[ -n "${base[mmdebstrap]:-}" ]]; then
     row "" "" "$(ratio "$rootless_base" "${base[mmdebstrap]}")" \

@@ -44,6 +44,7 @@ public sealed class RootlessPublishTests
         await Shell.CheckAsync("/", "chown", "-R", $"{user.Name}:{user.Name}", user.Home);
         await Shell.CheckAsync("/", "usermod", "--append", "--groups", socketGroup, user.Name);
         var first = await GiveRangesAsync(user.Name);
+        var before = await FilesOutsideHomeAsync(user, first);
         var rootCopy = Directory.CreateTempSubdirectory("dtv-e2e-rootcopy-").FullName;
         try
         {
@@ -77,7 +78,7 @@ public sealed class RootlessPublishTests
             Assert.IsFalse(ids.Any(i => i >= first && i < first + 65536),
                 "no file belongs to a subordinate id: " + string.Join(' ', ids));
 
-            await AssertNothingLeftBehindAsync(user, first);
+            await AssertNothingLeftBehindAsync(user, first, before);
         }
         finally
         {
@@ -96,6 +97,7 @@ public sealed class RootlessPublishTests
         await Shell.CheckAsync("/", "chown", "-R", $"{user.Name}:{user.Name}", user.Home);
         await Shell.CheckAsync("/", "usermod", "--del-subuids", "1-4294967294",
             "--del-subgids", "1-4294967294", user.Name);
+        var before = await FilesOutsideHomeAsync(user, first: -1);
 
         var result = await BuildAsUserAsync(user, project, "build");
 
@@ -107,7 +109,7 @@ public sealed class RootlessPublishTests
         StringAssert.Contains(result.Output, "usermod --add-subgids", result.Tail);
         Assert.IsFalse(result.Output.Contains("mmdebstrap --mode", StringComparison.Ordinal),
             "nothing is bootstrapped\n" + result.Tail);
-        await AssertNothingLeftBehindAsync(user, first: -1);
+        await AssertNothingLeftBehindAsync(user, first: -1, before);
     }
 
     private static void RequireMachine()
@@ -236,25 +238,33 @@ public sealed class RootlessPublishTests
     // a file of the user or of its subordinate ids outside its home (a cache, staging or
     // temporary folder in a shared place), or a file of root in its home (a step run through
     // a setuid helper). All are looked for; a negative first id means the user has none.
-    private static async Task AssertNothingLeftBehindAsync(TestUser user, long first)
+    // Files an earlier user with the same ids left are there before the build, and are not
+    // this build's.
+    private static async Task AssertNothingLeftBehindAsync(TestUser user, long first,
+        IReadOnlySet<string> before)
     {
-        var outside = await Shell.RunAsync("/", "find",
-        [
-            // Other processes' temporary files come and go while find walks the folders.
-            .. s_shared, "-ignore_readdir_race", "-xdev", "-path", user.Home, "-prune", "-o",
-            "-printf", "%U %G %p\n",
-        ]);
-        var theirs = outside.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split(' ', 3))
-            .Where(f => f.Length == 3 && f.Take(2).Select(long.Parse).Any(id =>
-                id == user.Uid || (first >= 0 && id >= first && id < first + 65536)))
-            .Select(f => string.Join(' ', f)).ToList();
+        var theirs = (await FilesOutsideHomeAsync(user, first)).Except(before).ToList();
         Assert.IsEmpty(theirs, "the user's files outside its home:\n" + string.Join('\n', theirs));
 
         var rootOwned = await Shell.RunAsync("/", "find",
             [user.Home, "-ignore_readdir_race", "-user", "root", "-print"]);
         Assert.AreEqual(string.Empty, rootOwned.Output.Trim(),
             "root's files in the user's home");
+    }
+
+    private static async Task<HashSet<string>> FilesOutsideHomeAsync(TestUser user, long first)
+    {
+        var found = await Shell.RunAsync("/", "find",
+        [
+            // Other processes' temporary files come and go while find walks the folders.
+            .. s_shared, "-ignore_readdir_race", "-xdev", "-path", user.Home, "-prune", "-o",
+            "-printf", "%U %G %p\n",
+        ]);
+        return found.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ', 3))
+            .Where(f => f.Length == 3 && f.Take(2).Select(long.Parse).Any(id =>
+                id == user.Uid || (first >= 0 && id >= first && id < first + 65536)))
+            .Select(f => string.Join(' ', f)).ToHashSet(StringComparer.Ordinal);
     }
 
     // An ordinary user with a home in a temporary folder; removing it also removes its lines

@@ -18,6 +18,9 @@ public static class TaskHostClient
     /// <summary>The host's file name, next to the task assembly.</summary>
     public const string HostFileName = "DockerToVms.TaskHost.dll";
 
+    // 1 once this process has found that the user can make the namespace.
+    private static int s_namespaceUsable;
+
     // A cancelled host gets this long to stop its tools and clean up before it is killed.
     private static readonly TimeSpan s_cancelGrace = TimeSpan.FromSeconds(60);
 
@@ -37,8 +40,13 @@ public static class TaskHostClient
         }
 
         // What keeps the namespace from being made is named here, with its fixes, rather
-        // than left to unshare's own message.
-        new UserNamespaceCheck().Require(HostTools.Find);
+        // than left to unshare's own message. A machine that passed once passes for the rest
+        // of the build, so the check (which starts unshare) runs once, not once a step.
+        if (Volatile.Read(ref s_namespaceUsable) == 0)
+        {
+            new UserNamespaceCheck().Require(HostTools.Find);
+            Volatile.Write(ref s_namespaceUsable, 1);
+        }
 
         // The host finds MSBuild's assemblies where this build loaded them from.
         var command = UserNamespace.Wrap(DotnetPath(), new[]
